@@ -1,0 +1,195 @@
+"""The ``dispatch`` command (CONTRACT.md, "Running it"). Settings from ``DISPATCH_*``; flags win."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from dispatch.settings import Settings, SourceKeysError
+
+EXIT_USAGE = 2
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--bootstrap",
+        dest="kafka_bootstrap",
+        help="bootstrap servers of an existing cluster (DISPATCH_KAFKA_BOOTSTRAP)",
+    )
+    parser.add_argument("--http-port", type=int, help="intake API port (DISPATCH_HTTP_PORT)")
+    parser.add_argument("--console-port", type=int, help="console port (DISPATCH_CONSOLE_PORT)")
+    parser.add_argument("--policy", help="policy file (DISPATCH_POLICY)")
+    parser.add_argument("--sla-scale", type=float, help="deadline factor (DISPATCH_SLA_SCALE)")
+    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING (DISPATCH_LOG_LEVEL)")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="dispatch", description="接诉即办 dispatch engine")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    helps = {
+        "up": "run every service (embedded broker when no Kafka is configured)",
+        "demo": "up plus a scripted scenario from the seeds, shown live",
+        "intake": "the intake HTTP API alone",
+        "router": "the router alone",
+        "notifier": "the notifier alone",
+        "console": "the operator console alone",
+        "broker": "the embedded broker alone; prints its bootstrap address",
+    }
+    for name, text in helps.items():
+        cmd = sub.add_parser(name, help=text, description=text)
+        _common(cmd)
+        if name == "demo":
+            cmd.add_argument("--keep", action="store_true", help="stay up after the scenario")
+            cmd.add_argument(
+                "--timeout",
+                type=float,
+                default=180.0,
+                help="seconds to wait for every request to be assigned",
+            )
+    return top
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    overrides = {
+        key: value
+        for key in (
+            "kafka_bootstrap",
+            "http_port",
+            "console_port",
+            "policy",
+            "sla_scale",
+            "log_level",
+        )
+        if (value := getattr(args, key, None)) is not None
+    }
+    return Settings(**overrides)
+
+
+def cmd_broker(settings: Settings, args: argparse.Namespace) -> int:
+    from dispatch.broker import EmbeddedBroker
+    from dispatch.bus import ensure_topics
+    from dispatch.stack import wait_for_signal
+
+    broker = EmbeddedBroker()
+    bootstrap = broker.start()
+    try:
+        asyncio.run(
+            ensure_topics(
+                bootstrap, settings.topic_prefix, settings.partitions, settings.replication_factor
+            )
+        )
+        print(bootstrap, flush=True)
+        wait_for_signal()
+    finally:
+        broker.stop()
+    return 0
+
+
+def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
+    from dispatch.stack import Stack, StackError, wait_for_signal
+
+    stack = Stack(settings)
+    try:
+        stack.start()
+        print("\n".join(stack.banner()), flush=True)
+        print("Ctrl-C stops every service and the broker.", flush=True)
+        wait_for_signal(stack.check_alive)
+    except StackError as exc:
+        print(f"dispatch up: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        stack.stop()
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from dispatch.demo import run_demo
+
+    return run_demo(settings, keep=args.keep, timeout=args.timeout)
+
+
+def _bootstrap(settings: Settings) -> str:
+    if not settings.kafka_bootstrap:
+        raise SystemExit(
+            "DISPATCH_KAFKA_BOOTSTRAP (or --bootstrap) is required for one service "
+            "alone; `dispatch up` starts the embedded broker for you"
+        )
+    return settings.kafka_bootstrap
+
+
+def cmd_intake(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from dispatch.services.intake.api import create_app
+
+    app = create_app(settings, _bootstrap(settings))
+    uvicorn.run(
+        app, host="127.0.0.1", port=settings.http_port, log_level="warning", access_log=False
+    )
+    return 0
+
+
+def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from dispatch.services.console.app import create_app
+
+    app = create_app(settings, _bootstrap(settings))
+    uvicorn.run(
+        app, host="127.0.0.1", port=settings.console_port, log_level="warning", access_log=False
+    )
+    return 0
+
+
+def cmd_router(settings: Settings, args: argparse.Namespace) -> int:
+    from dispatch.services.router.app import run
+    from dispatch.services.router.policy import load_policy
+
+    run(settings, _bootstrap(settings), load_policy(settings.policy, settings.sla_scale))
+    return 0
+
+
+def cmd_notifier(settings: Settings, args: argparse.Namespace) -> int:
+    from dispatch.services.notifier.app import run
+
+    run(settings, _bootstrap(settings))
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "up": cmd_up,
+    "demo": cmd_demo,
+    "broker": cmd_broker,
+    "intake": cmd_intake,
+    "router": cmd_router,
+    "notifier": cmd_notifier,
+    "console": cmd_console,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = settings_from(args)
+        settings.keys_by_source()
+    except (ValidationError, SourceKeysError) as exc:
+        print(f"dispatch: invalid settings: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    handler: Callable[[Settings, Any], int] = COMMANDS[args.command]
+    try:
+        return handler(settings, args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""The topic catalog: names, partitioning, retention. The one place topic names live."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    holds: str
+    written_by: str
+    cleanup: Literal["delete", "compact"] = "delete"
+    # -1: keep forever. Kafka is the system of record: the audit replays from the beginning.
+    retention_ms: int = -1
+    configs: dict[str, str] = field(default_factory=dict)
+
+    def topic_configs(self) -> dict[str, str]:
+        return {
+            "cleanup.policy": self.cleanup,
+            "retention.ms": str(self.retention_ms),
+            **self.configs,
+        }
+
+
+INTAKE_RAW = "dispatch.intake.raw"
+REQUESTS = "dispatch.requests"
+UPDATES = "dispatch.updates"
+DECISIONS = "dispatch.decisions"
+NOTIFICATIONS = "dispatch.notifications"
+DEADLETTER = "dispatch.deadletter"
+
+CATALOG: tuple[TopicSpec, ...] = (
+    TopicSpec(
+        INTAKE_RAW,
+        "raw source payloads; header `dispatch-source` names the adapter",
+        "upstream systems",
+    ),
+    TopicSpec(REQUESTS, "dispatch.request.received", "intake"),
+    TopicSpec(UPDATES, "dispatch.ticket.claimed/.rejected/.resolved/.feedback/.reopened", "intake"),
+    TopicSpec(DECISIONS, "dispatch.ticket.classified/.assigned/.escalated/.closed", "router"),
+    TopicSpec(NOTIFICATIONS, "dispatch.notification.sent/.failed", "notifier"),
+    TopicSpec(DEADLETTER, "dispatch.input.rejected", "any service"),
+)
+
+
+def topic_name(name: str, prefix: str = "") -> str:
+    """The physical name of a catalog topic under an optional deployment prefix."""
+    return f"{prefix}{name}"

@@ -1,0 +1,111 @@
+"""The operators' console: the dashboard page, KPIs as JSON, and the live decision stream (SSE)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import Any
+
+import orjson
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse, ORJSONResponse, StreamingResponse
+
+from dispatch.bus import Topics, make_consumer
+from dispatch.schemas import topics
+from dispatch.schemas.codec import EventDecodeError, decode, to_dict
+from dispatch.services.console.kpis import Kpis
+from dispatch.settings import Settings
+
+log = logging.getLogger(__name__)
+
+WATCHED = (
+    topics.REQUESTS,
+    topics.UPDATES,
+    topics.DECISIONS,
+    topics.NOTIFICATIONS,
+    topics.DEADLETTER,
+)
+
+
+class Board:
+    """KPIs plus the subscribers of the live stream."""
+
+    def __init__(self) -> None:
+        self.kpis = Kpis()
+        self.listeners: set[asyncio.Queue[bytes]] = set()
+
+    def publish(self, payload: bytes) -> None:
+        for queue in list(self.listeners):
+            if queue.full():
+                continue  # a slow browser misses frames; the stream never blocks the fold
+            queue.put_nowait(payload)
+
+
+async def follow(board: Board, bootstrap: str, names: Topics) -> None:
+    consumer = make_consumer(bootstrap, *(names(t) for t in WATCHED), group=None)
+    await consumer.start()
+    try:
+        while True:
+            batch = await consumer.getmany(timeout_ms=500, max_records=2000)
+            for records in batch.values():
+                for record in records:
+                    try:
+                        event = decode(record.value)
+                    except EventDecodeError:
+                        continue  # the console only reads; producers dead-letter bad input
+                    if board.kpis.fold(event) and event.TOPIC == topics.DECISIONS:
+                        board.publish(orjson.dumps(to_dict(event)))
+    finally:
+        await consumer.stop()
+
+
+def create_app(settings: Settings, bootstrap: str) -> FastAPI:
+    board = Board()
+    names = Topics(settings.topic_prefix)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(follow(board, bootstrap, names), name="console-follow")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPI(
+        title="接诉即办 operator console", lifespan=lifespan, default_response_class=ORJSONResponse
+    )
+
+    @app.get("/", response_class=HTMLResponse)
+    async def page() -> str:
+        return resources.files("dispatch.services.console").joinpath("page.html").read_text()
+
+    @app.get("/api/kpis")
+    async def kpis() -> dict[str, Any]:
+        return board.kpis.as_json()
+
+    @app.get("/api/stream")
+    async def stream() -> StreamingResponse:
+        queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1000)
+        board.listeners.add(queue)
+
+        async def frames() -> AsyncIterator[bytes]:
+            try:
+                yield b": connected\n\n"
+                while True:
+                    try:
+                        payload = await asyncio.wait_for(queue.get(), 15)
+                        yield b"event: decision\ndata: " + payload + b"\n\n"
+                    except TimeoutError:
+                        yield b": keep-alive\n\n"
+            finally:
+                board.listeners.discard(queue)
+
+        return StreamingResponse(frames(), media_type="text/event-stream")
+
+    return app

@@ -1,0 +1,244 @@
+"""The routing policy as versioned data: categories, lexicon, tier rules, deadlines, grid directory.
+
+A policy file (YAML) is validated by these models; its version is ``name@<content hash>``, and
+with a ``DISPATCH_SLA_SCALE`` other than 1 the scale is part of the version, because it changes
+every deadline the router decides.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import timedelta
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from dispatch.schemas.events import Level, Resolution, Tier
+
+if TYPE_CHECKING:
+    from dispatch.services.router.locate import Directory
+
+TIER_ORDER: dict[str, int] = {"local": 0, "consultation": 0, "department": 1, "city": 2}
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be loaded or does not hold together."""
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Channel(Frozen):
+    """Where a unit's notifications go: a webhook, or a text gateway (SMS, WeCom group)."""
+
+    kind: Literal["webhook", "sms", "wecom"]
+    address: str = Field(description="URL for webhook; phone number or group id otherwise")
+
+
+class Handler(Frozen):
+    name: str
+    phone: str | None = None
+    channel: Channel | None = None
+
+
+class MicroGrid(Frozen):
+    id: str
+    name: str
+    leader: Handler
+    addresses: tuple[str, ...] = Field(default=(), description="address fragments located here")
+
+
+class AreaGrid(Frozen):
+    id: str
+    name: str
+    leader: Handler
+    microgrids: tuple[MicroGrid, ...]
+
+
+class Community(Frozen):
+    id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    secretary: Handler
+    convener: Handler = Field(description="convener of the 近邻恳谈会 (consultation meetings)")
+    areagrids: tuple[AreaGrid, ...]
+
+
+class Street(Frozen):
+    id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    handler: Handler
+    communities: tuple[Community, ...]
+
+
+class Department(Frozen):
+    id: str
+    name: str
+    short: str
+    handler: Handler
+    level: Level = "district"
+
+
+class District(Frozen):
+    id: str
+    name: str
+    command_center: Handler
+    streets: tuple[Street, ...]
+
+
+class Category(Frozen):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    description: str = ""
+    tier: Tier
+    resolution: Resolution
+    department: str | None = Field(default=None, description="id of the responsible department")
+    keywords: tuple[str, ...] = ()
+    weight: float = 1.0
+
+
+class Lexicon(Frozen):
+    """Words that change a classification; ``exclude`` phrases are removed before matching."""
+
+    emergency: tuple[str, ...] = ()
+    dispute: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = Field(
+        default=(), description="negated phrases such as 无人受伤, removed before matching"
+    )
+
+
+class When(Frozen):
+    keywords_any: tuple[str, ...] = ()
+    lexicon: Literal["emergency", "dispute"] | None = None
+    households_at_least: int | None = None
+    departments_at_least: int | None = None
+    urgent: bool | None = None
+    categories: tuple[str, ...] = ()
+
+
+class Then(Frozen):
+    tier: Tier | None = None
+    raise_to: Tier | None = None
+    emergency: bool | None = None
+
+
+class TierRule(Frozen):
+    id: str
+    description: str = ""
+    when: When
+    then: Then
+
+
+class Deadline(Frozen):
+    claim: timedelta
+    resolve: timedelta
+
+
+class Deadlines(Frozen):
+    local: Deadline
+    department: Deadline
+    city: Deadline
+    consultation: Deadline
+    emergency: Deadline
+
+    def for_ticket(self, tier: Tier, emergency: bool) -> Deadline:
+        if emergency:
+            return self.emergency
+        return getattr(self, tier)  # type: ignore[no-any-return]  # keys are the Tier literals
+
+
+class Policy(Frozen):
+    name: str
+    timezone: str = "Asia/Shanghai"
+    district: District
+    departments: tuple[Department, ...]
+    categories: tuple[Category, ...]
+    default_category: str
+    lexicon: Lexicon
+    rules: tuple[TierRule, ...]
+    deadlines: Deadlines
+    content_hash: str = ""
+    sla_scale: float = 1.0
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Policy:
+        codes = {c.code for c in self.categories}
+        if self.default_category not in codes:
+            raise ValueError(f"default_category {self.default_category!r} is not a category")
+        dep_ids = {d.id for d in self.departments}
+        for cat in self.categories:
+            if cat.department is not None and cat.department not in dep_ids:
+                raise ValueError(f"category {cat.code}: unknown department {cat.department!r}")
+        ids = [unit.id for unit in self.units()]
+        dupes = {i for i in ids if ids.count(i) > 1} if len(ids) != len(set(ids)) else set()
+        if dupes:
+            raise ValueError(f"unit ids used twice: {sorted(dupes)[:5]}")
+        return self
+
+    @property
+    def version(self) -> str:
+        base = f"{self.name}@{self.content_hash[:12]}"
+        return base if self.sla_scale == 1.0 else f"{base}~x{self.sla_scale:g}"
+
+    def units(self) -> Iterator[Street | Community | AreaGrid | MicroGrid]:
+        for street in self.district.streets:
+            yield street
+            for community in street.communities:
+                yield community
+                for area in community.areagrids:
+                    yield area
+                    yield from area.microgrids
+
+    @cached_property
+    def category_by_code(self) -> dict[str, Category]:
+        return {c.code: c for c in self.categories}
+
+    @cached_property
+    def department_by_id(self) -> dict[str, Department]:
+        return {d.id: d for d in self.departments}
+
+    @cached_property
+    def directory(self) -> Directory:
+        from dispatch.services.router.locate import Directory
+
+        return Directory(self)
+
+    def scaled(self, duration: timedelta) -> timedelta:
+        return duration * self.sla_scale
+
+
+def parse_policy(text: bytes, sla_scale: float = 1.0) -> Policy:
+    """Validate a policy document; the version hashes the exact bytes."""
+    try:
+        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"policy is not valid YAML: {exc}") from exc
+    if not isinstance(document, dict):
+        raise PolicyError("policy must be a mapping at the top level")
+    digest = hashlib.sha256(text).hexdigest()
+    try:
+        return Policy.model_validate({**document, "content_hash": digest, "sla_scale": sla_scale})
+    except ValueError as exc:
+        raise PolicyError(f"invalid policy: {exc}") from exc
+
+
+def bundled_policy_bytes() -> bytes:
+    return resources.files("dispatch.policy").joinpath("sample-district.yaml").read_bytes()
+
+
+def load_policy(path: Path | None, sla_scale: float = 1.0) -> Policy:
+    """The policy at ``path``, or the bundled sample district when ``path`` is None."""
+    if path is None:
+        return parse_policy(bundled_policy_bytes(), sla_scale)
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise PolicyError(f"cannot read policy {path}: {exc.strerror}") from exc
+    return parse_policy(text, sla_scale)
