@@ -1,3 +1,3 @@
-"""接诉即办 dispatch engine: residents' requests routed, assigned, escalated and audited on Kafka."""
+"""接诉即办 dispatch engine: residents' requests routed, assigned, escalated, audited on Kafka."""
 
 __version__ = "0.1.0"

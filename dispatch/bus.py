@@ -6,6 +6,7 @@ import asyncio
 import base64
 import logging
 from collections.abc import Iterable
+from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -119,7 +120,7 @@ def rejected(
     reason: str,
     errors: list[str],
     origin: Origin,
-    when: object,
+    when: datetime,
     subject: str | None = None,
 ) -> InputRejected:
     """The dead letter for an input that cannot be handled: original bytes, reason, origin."""
@@ -128,7 +129,7 @@ def rejected(
     return InputRejected(
         id=derive_id(cause, "rejected"),
         source=f"/dispatch/{origin.service}",
-        time=when,  # type: ignore[arg-type]  # validated by pydantic
+        time=when,
         subject=subject or (key.decode("utf-8", "replace") if key else where)[:128] or "-",
         causationid=cause[:256],
         correlationid=cause[:256],

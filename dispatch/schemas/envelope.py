@@ -22,12 +22,12 @@ _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 def derive_id(cause: str, purpose: str) -> str:
-    """The id of an event emitted because of ``cause`` (an event id or input key), for ``purpose``."""
+    """The id of the event emitted because of ``cause`` (an event id or an input key)."""
     return str(uuid.uuid5(ID_NAMESPACE, f"{cause}\x1f{purpose}"))
 
 
 def ticket_id_for(source: str, external_id: str) -> str:
-    """A ticket id derived from the upstream identity, so the same request maps to one ticket.
+    """A ticket id derived from the upstream identity: the same request maps to one ticket.
 
     ``T`` + 13 Crockford base32 characters (65 bits of SHA-256): short enough to read out
     on a phone call, without ambiguous letters (I, L, O, U).
@@ -58,7 +58,7 @@ class CloudEvent(Model):
     type: str
     time: AwareDatetime
     subject: str = Field(min_length=1, max_length=128, description="the ticket id")
-    datacontenttype: Literal["application/json"] = DATA_CONTENT_TYPE
+    datacontenttype: Literal["application/json"] = "application/json"
     causationid: str = Field(min_length=1, max_length=256, description="id of the cause")
     correlationid: str = Field(min_length=1, max_length=256, description="id of the first cause")
 

@@ -84,7 +84,7 @@ def received_event(
         correlationid=derive_id(cause, "received"),
         data=RequestReceivedData(
             ticket_id=ticket_id,
-            source=source,  # type: ignore[arg-type]  # checked against the key's source
+            source=source,  # the key's source, one of the Source literals
             external_id=body.external_id,
             description=body.description,
             category=body.category,

@@ -97,7 +97,7 @@ def install(app: FastAPI) -> None:
             exc.detail,
             title=exc.title,
             errors=exc.errors,
-            headers=exc.headers,
+            headers=dict(exc.headers or {}),
             instance=request.url.path,
         )
 
@@ -111,5 +111,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         return problem_response(
-            exc.status_code, str(exc.detail), headers=exc.headers, instance=request.url.path
+            exc.status_code,
+            str(exc.detail),
+            headers=dict(exc.headers or {}),
+            instance=request.url.path,
         )

@@ -62,7 +62,7 @@ class Notifier:
 
     async def handle(
         self,
-        producer: object,
+        producer: Any,
         client: httpx.AsyncClient,
         decision: TicketAssigned | TicketEscalated,
     ) -> None:
@@ -104,7 +104,7 @@ class Notifier:
                 **envelope,
                 data=NotificationFailedData(**common, error=error),
             )
-        await publish(producer, self.names, outcome)  # type: ignore[arg-type]
+        await publish(producer, self.names, outcome)
 
     async def run(self, stop: asyncio.Event) -> None:
         consumer = make_consumer(

@@ -59,7 +59,7 @@ def department_assignee(policy: Policy, department_id: str) -> Assignee:
 
 
 def target(cls: Classification, located: Located, policy: Policy) -> Target:
-    """Who solves it: 小事 on the spot, 中事 the department, 大事 the district, 杂事 by consultation."""
+    """Who solves it: 小事 on the spot, 中事 a department, 大事 the district, 杂事 consultation."""
     directory = policy.directory
     unit = located.unit
     center = unit_assignee(directory.root)

@@ -1,4 +1,4 @@
-"""A ticket's state: a fold (``apply``) over the events of that ticket, inputs and decisions alike."""
+"""A ticket's state: a fold (``apply``) over the events of a ticket, inputs and decisions alike."""
 
 from __future__ import annotations
 

@@ -1,0 +1,121 @@
+"""The intake's front door: clear problem documents, and never a 2xx for an unwritten event."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from dispatch.broker import EmbeddedBroker, free_port
+from dispatch.settings import Settings
+from dispatch.stack import Stack
+
+PROBLEM = "application/problem+json"
+HOTLINE = {"Authorization": "Bearer demo-hotline-12345"}
+
+
+def client(stack: Stack) -> httpx.Client:
+    return httpx.Client(base_url=stack.intake_url, timeout=30)
+
+
+def test_missing_or_wrong_key_is_401_problem(stack: Stack) -> None:
+    with client(stack) as http:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic x"}):
+            response = http.post(
+                "/v1/requests", json={"external_id": "a", "description": "b"}, headers=headers
+            )
+            assert response.status_code == 401
+            assert response.headers["content-type"] == PROBLEM
+            assert response.headers["www-authenticate"].startswith("Bearer")
+            assert response.json()["status"] == 401
+            assert "wrong" not in response.text
+
+
+def test_invalid_body_is_422_with_one_entry_per_invalid_field(stack: Stack) -> None:
+    body = {"external_id": "", "households_affected": -3, "urgent": "maybe", "extra": 1}
+    with client(stack) as http:
+        response = http.post("/v1/requests", json=body, headers=HOTLINE)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+    pointers = sorted(e["pointer"] for e in response.json()["errors"])
+    assert pointers == [
+        "#/description",
+        "#/external_id",
+        "#/extra",
+        "#/households_affected",
+        "#/urgent",
+    ]
+
+
+def test_malformed_json_is_a_problem_not_a_500(stack: Stack) -> None:
+    with client(stack) as http:
+        response = http.post(
+            "/v1/requests",
+            content=b"{not json",
+            headers={**HOTLINE, "content-type": "application/json"},
+        )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+
+
+def test_oversized_body_is_413(stack: Stack) -> None:
+    body = {"external_id": "big", "description": "灯" * 600_000}
+    with client(stack) as http:
+        response = http.post("/v1/requests", json=body, headers=HOTLINE)
+    assert response.status_code == 413
+    assert response.headers["content-type"] == PROBLEM
+
+
+def test_health_metrics_and_openapi_are_served(stack: Stack) -> None:
+    with client(stack) as http:
+        assert http.get("/healthz").json()["status"] == "ok"
+        assert "dispatch_intake_accepted_total" in http.get("/metrics").text
+        document = http.get("/openapi.json").json()
+    assert "/v1/requests" in document["paths"]
+
+
+@pytest.fixture
+def lonely_intake(tmp_path: Path) -> Iterator[tuple[Stack, EmbeddedBroker]]:
+    """An intake alone on a broker of its own, which the test may stop."""
+    broker = EmbeddedBroker()
+    broker.start()
+    settings = Settings(
+        kafka_bootstrap=broker.bootstrap,
+        http_port=free_port(),
+        console_port=free_port(),
+        state_dir=tmp_path,
+        partitions=1,
+        topic_prefix=f"t{uuid.uuid4().hex[:8]}.",
+    )
+    stack = Stack(settings, services=("intake",))
+    try:
+        stack.start()
+        yield stack, broker
+    finally:
+        stack.stop()
+        broker.stop()
+
+
+def test_when_kafka_cannot_take_the_event_the_answer_is_503_with_retry_after(
+    lonely_intake: tuple[Stack, EmbeddedBroker],
+) -> None:
+    stack, broker = lonely_intake
+    with client(stack) as http:
+        ok = http.post(
+            "/v1/requests",
+            json={"external_id": "before", "description": "楼道灯坏了"},
+            headers=HOTLINE,
+        )
+        assert ok.status_code == 202
+        broker.stop()
+        response = http.post(
+            "/v1/requests",
+            json={"external_id": "after", "description": "楼道灯坏了"},
+            headers=HOTLINE,
+        )
+    assert response.status_code == 503
+    assert response.headers["content-type"] == PROBLEM
+    assert int(response.headers["retry-after"]) > 0
