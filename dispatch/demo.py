@@ -128,7 +128,8 @@ async def play(stack: Stack, timeout: float, console: Console) -> bool:
 
 
 def run_demo(settings: Settings, keep: bool, timeout: float) -> int:
-    console = Console()
+    # A pipe or a log file gets a table wide enough to read, not 80 columns of folded text.
+    console = Console() if sys.stdout.isatty() else Console(width=170)
     stack = Stack(settings)
     try:
         stack.start()

@@ -196,3 +196,10 @@ def test_state_after_a_request_records_the_assignment(policy: Policy) -> None:
     assert ticket.assignee is not None and ticket.assignee.id == "MG-CB-01-01"
     assert ticket.attempt == 1
     assert ticket.policyversion == policy.version
+
+
+def test_an_address_fragment_does_not_match_inside_a_longer_number(policy: Policy) -> None:
+    _, assigned = decided(policy, request("东门新村39幢20号楼道灯坏了"))
+    assert assigned.data.assignee.id != "MG-FQ-01-05"
+    _, here = decided(policy, request("9幢20号楼道灯坏了"))
+    assert here.data.assignee.id == "MG-FQ-01-05"

@@ -32,6 +32,17 @@ class Located:
     evidence: str
 
 
+def _bounded(text: str, fragment: str) -> bool:
+    """``fragment`` occurs in ``text`` not glued to a digit: 9幢20号 is not in 39幢20号."""
+    start = text.find(fragment)
+    while start != -1:
+        before = text[start - 1] if start > 0 else ""
+        if not (before.isdigit() and fragment[0].isdigit()):
+            return True
+        start = text.find(fragment, start + 1)
+    return False
+
+
 class Directory:
     """Lookups over a policy's grid directory, built once per policy."""
 
@@ -103,7 +114,7 @@ class Directory:
 
     def _by_fragment(self, text: str, within: str | None) -> Placed | None:
         for fragment, unit_id in self.fragments:
-            if fragment in text:
+            if fragment in text and _bounded(text, fragment):
                 unit = self.by_id[unit_id]
                 if within is None or unit.community == within:
                     return unit
