@@ -94,6 +94,12 @@ class FeedbackData(UpdateData):
     satisfaction: int = Field(ge=1, le=5)
 
 
+class WhistleData(UpdateData):
+    """吹哨报到: a community calls a department in; it must report within the policy's limit."""
+
+    department: str = Field(min_length=1, max_length=100, description="the department's id")
+
+
 class TicketClaimed(CloudEvent):
     TOPIC: ClassVar[str] = topics.UPDATES
     type: Literal["dispatch.ticket.claimed"] = "dispatch.ticket.claimed"
@@ -124,6 +130,12 @@ class TicketReopened(CloudEvent):
     data: UpdateData
 
 
+class TicketWhistled(CloudEvent):
+    TOPIC: ClassVar[str] = topics.UPDATES
+    type: Literal["dispatch.ticket.whistled"] = "dispatch.ticket.whistled"
+    data: WhistleData
+
+
 # ---------------------------------------------------------------- router
 
 
@@ -148,6 +160,9 @@ class TicketClassified(Decision):
 
 class AssignedData(Model):
     ticket_id: str
+    summary: str = Field(
+        max_length=120, description="诉求摘要: what it is about, for notifications"
+    )
     tier: Tier
     level: Level
     assignee: Assignee
@@ -166,6 +181,9 @@ class TicketAssigned(Decision):
 
 class EscalatedData(Model):
     ticket_id: str
+    summary: str = Field(
+        max_length=120, description="诉求摘要: what it is about, for notifications"
+    )
     from_level: Level
     to_level: Level
     reason: EscalationReason
@@ -184,6 +202,7 @@ class TicketEscalated(Decision):
 class ClosedData(Model):
     ticket_id: str
     outcome: Literal["resolved", "merged"]
+    merged_into: str | None = Field(default=None, description="the open ticket a repeat joined")
     on_time: bool
     satisfaction: int | None = Field(default=None, ge=1, le=5)
 
@@ -251,7 +270,14 @@ class InputRejected(CloudEvent):
 
 # ---------------------------------------------------------------- the union
 
-UPDATE_TYPES = (TicketClaimed, TicketRejected, TicketResolved, TicketFeedback, TicketReopened)
+UPDATE_TYPES = (
+    TicketClaimed,
+    TicketRejected,
+    TicketResolved,
+    TicketFeedback,
+    TicketReopened,
+    TicketWhistled,
+)
 DECISION_TYPES = (TicketClassified, TicketAssigned, TicketEscalated, TicketClosed)
 EVENT_TYPES: tuple[type[CloudEvent], ...] = (
     RequestReceived,
@@ -262,7 +288,14 @@ EVENT_TYPES: tuple[type[CloudEvent], ...] = (
     InputRejected,
 )
 
-Update = TicketClaimed | TicketRejected | TicketResolved | TicketFeedback | TicketReopened
+Update = (
+    TicketClaimed
+    | TicketRejected
+    | TicketResolved
+    | TicketFeedback
+    | TicketReopened
+    | TicketWhistled
+)
 Event = Annotated[
     RequestReceived
     | TicketClaimed
@@ -270,6 +303,7 @@ Event = Annotated[
     | TicketResolved
     | TicketFeedback
     | TicketReopened
+    | TicketWhistled
     | TicketClassified
     | TicketAssigned
     | TicketEscalated

@@ -38,7 +38,11 @@ CATALOG: tuple[TopicSpec, ...] = (
         "upstream systems",
     ),
     TopicSpec(REQUESTS, "dispatch.request.received", "intake"),
-    TopicSpec(UPDATES, "dispatch.ticket.claimed/.rejected/.resolved/.feedback/.reopened", "intake"),
+    TopicSpec(
+        UPDATES,
+        "dispatch.ticket.claimed/.rejected/.resolved/.feedback/.reopened/.whistled",
+        "intake",
+    ),
     TopicSpec(DECISIONS, "dispatch.ticket.classified/.assigned/.escalated/.closed", "router"),
     TopicSpec(NOTIFICATIONS, "dispatch.notification.sent/.failed", "notifier"),
     TopicSpec(DEADLETTER, "dispatch.input.rejected", "any service"),

@@ -28,6 +28,6 @@ def render(decision: TicketAssigned | TicketEscalated) -> str:
     deadlines = f"请于{_when(d.claim_by)}前签收,{_when(d.resolve_by)}前办结"
     if isinstance(decision, TicketAssigned):
         tier = TIER_NAMES[d.tier]  # type: ignore[union-attr]  # assigned data has a tier
-        return f"【派单】{d.assignee.name}:工单{d.ticket_id}({tier}),{deadlines}"
+        return f"【派单】{d.summary}({tier}·{d.assignee.name}),工单{d.ticket_id},{deadlines}"
     reason = REASONS.get(d.reason, d.reason)  # type: ignore[union-attr]  # escalated data
-    return f"【督办】{d.assignee.name}:工单{d.ticket_id}因{reason}提级,{deadlines}"
+    return f"【督办】{d.summary}({d.assignee.name}),工单{d.ticket_id}因{reason}提级,{deadlines}"

@@ -35,6 +35,15 @@ KIND_BY_LEVEL: dict[str, str] = {
 }
 
 
+SUMMARY_CHARS = 40
+
+
+def summarise(description: str) -> str:
+    """The first words of a request, on one line, for notification text."""
+    line = " ".join(description.split())
+    return line if len(line) <= SUMMARY_CHARS else line[: SUMMARY_CHARS - 1] + "…"
+
+
 class TransitionError(ValueError):
     """An input the ticket's state does not allow (e.g. resolve before claim)."""
 
@@ -139,6 +148,7 @@ def on_request(event: RequestReceived, policy: Policy) -> list[Decision]:
         policyversion=policy.version,
         data=AssignedData(
             ticket_id=d.ticket_id,
+            summary=summarise(d.description),
             tier=cls.tier,
             level=to.level,
             assignee=to.assignee,
