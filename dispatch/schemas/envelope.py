@@ -67,3 +67,6 @@ class Decision(CloudEvent):
     """A router decision: records the policy version in force for its ticket."""
 
     policyversion: str = Field(min_length=1, max_length=128)
+    ticketversion: int = Field(
+        ge=0, description="inputs of the ticket applied when this was decided (audit replay)"
+    )

@@ -203,7 +203,7 @@ class ClosedData(Model):
     ticket_id: str
     outcome: Literal["resolved", "merged"]
     merged_into: str | None = Field(default=None, description="the open ticket a repeat joined")
-    on_time: bool
+    on_time: bool | None = Field(description="resolved by resolve_by; null when merged")
     satisfaction: int | None = Field(default=None, ge=1, le=5)
 
 
@@ -211,6 +211,36 @@ class TicketClosed(Decision):
     TOPIC: ClassVar[str] = topics.DECISIONS
     type: Literal["dispatch.ticket.closed"] = "dispatch.ticket.closed"
     data: ClosedData
+
+
+class LinkedData(Model):
+    ticket_id: str = Field(description="the open ticket reported again")
+    repeat: str = Field(description="the new ticket, closed as merged into this one")
+    summary: str = Field(max_length=120)
+
+
+class TicketLinked(Decision):
+    """Router-internal: carries a repeat report to the partition of the ticket it joins."""
+
+    TOPIC: ClassVar[str] = topics.LINKS
+    type: Literal["dispatch.ticket.linked"] = "dispatch.ticket.linked"
+    data: LinkedData
+
+
+class PolicyData(Model):
+    version: str
+    name: str
+    sla_scale: float = Field(gt=0)
+    content_hash: str
+    document: str = Field(description="the policy file, verbatim (YAML)")
+
+
+class PolicyPublished(CloudEvent):
+    """A policy version the router put in force; subject is the version."""
+
+    TOPIC: ClassVar[str] = topics.POLICIES
+    type: Literal["dispatch.policy.published"] = "dispatch.policy.published"
+    data: PolicyData
 
 
 # ---------------------------------------------------------------- notifier
@@ -278,7 +308,7 @@ UPDATE_TYPES = (
     TicketReopened,
     TicketWhistled,
 )
-DECISION_TYPES = (TicketClassified, TicketAssigned, TicketEscalated, TicketClosed)
+DECISION_TYPES = (TicketClassified, TicketAssigned, TicketEscalated, TicketClosed, TicketLinked)
 EVENT_TYPES: tuple[type[CloudEvent], ...] = (
     RequestReceived,
     *UPDATE_TYPES,
@@ -286,6 +316,7 @@ EVENT_TYPES: tuple[type[CloudEvent], ...] = (
     NotificationSent,
     NotificationFailed,
     InputRejected,
+    PolicyPublished,
 )
 
 Update = (
@@ -308,9 +339,11 @@ Event = Annotated[
     | TicketAssigned
     | TicketEscalated
     | TicketClosed
+    | TicketLinked
     | NotificationSent
     | NotificationFailed
-    | InputRejected,
+    | InputRejected
+    | PolicyPublished,
     Field(discriminator="type"),
 ]
 

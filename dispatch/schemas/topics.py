@@ -30,6 +30,9 @@ UPDATES = "dispatch.updates"
 DECISIONS = "dispatch.decisions"
 NOTIFICATIONS = "dispatch.notifications"
 DEADLETTER = "dispatch.deadletter"
+LINKS = "dispatch.links"
+POLICIES = "dispatch.policies"
+INTAKE_LEDGER = "dispatch.intake.ledger"
 
 CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec(
@@ -46,6 +49,26 @@ CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec(DECISIONS, "dispatch.ticket.classified/.assigned/.escalated/.closed", "router"),
     TopicSpec(NOTIFICATIONS, "dispatch.notification.sent/.failed", "notifier"),
     TopicSpec(DEADLETTER, "dispatch.input.rejected", "any service"),
+    TopicSpec(
+        LINKS,
+        "dispatch.ticket.linked: a repeat report joined to the open ticket "
+        "(keyed by the open ticket; router-internal)",
+        "router",
+    ),
+    TopicSpec(
+        POLICIES,
+        "dispatch.policy.published: every policy version in force, keyed by "
+        "version (for tickets created under it, and for the audit)",
+        "router",
+        cleanup="compact",
+    ),
+    TopicSpec(
+        INTAKE_LEDGER,
+        "the intake's idempotency ledger: one small record per accepted (source, external_id), "
+        "keyed by ticket id, so an intake restart reads a bounded amount",
+        "intake",
+        cleanup="compact",
+    ),
 )
 
 

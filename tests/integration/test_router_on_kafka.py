@@ -63,11 +63,13 @@ async def test_undecodable_input_is_dead_lettered_and_later_input_still_routed(
 async def test_a_redelivered_request_emits_no_second_assignment(stack: Stack) -> None:
     names = stack.settings.topic_prefix
     partitions = stack.settings.partitions
-    key, value = request_bytes(f"redeliver-{uuid.uuid4().hex[:6]}")
+    key, value = request_bytes(f"redeliver-{uuid.uuid4().hex[:6]}", "府前9幢门口的路灯不亮")
     # A later request on the same partition: once it is assigned, the copy before it was seen.
     n = 0
     while True:
-        sentinel_key, sentinel = request_bytes(f"sentinel-{n}-{uuid.uuid4().hex[:6]}")
+        sentinel_key, sentinel = request_bytes(
+            f"sentinel-{n}-{uuid.uuid4().hex[:6]}", f"洋坊新村第{n}号楼下水道堵塞"
+        )
         if partition_of(sentinel_key, partitions) == partition_of(key, partitions):
             break
         n += 1

@@ -26,6 +26,7 @@ class Kpis:
     escalated: int = 0
     closed: int = 0
     closed_on_time: int = 0
+    merged: int = 0
     notified: int = 0
     notify_failed: int = 0
     rejected_inputs: int = 0
@@ -51,8 +52,11 @@ class Kpis:
         elif isinstance(event, TicketEscalated):
             self.escalated += 1
         elif isinstance(event, TicketClosed):
+            if event.data.outcome == "merged":
+                self.merged += 1
+                return True
             self.closed += 1
-            self.closed_on_time += int(event.data.on_time)
+            self.closed_on_time += int(bool(event.data.on_time))
             if event.data.satisfaction is not None:
                 self.satisfaction.append(event.data.satisfaction)
         elif isinstance(event, NotificationSent):
@@ -70,6 +74,7 @@ class Kpis:
             "assigned": self.assigned,
             "escalated": self.escalated,
             "closed": self.closed,
+            "merged": self.merged,
             "on_time_rate": round(self.closed_on_time / self.closed, 4) if self.closed else None,
             "satisfaction_rate": round(satisfied / len(self.satisfaction), 4)
             if self.satisfaction

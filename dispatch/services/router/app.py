@@ -1,11 +1,15 @@
 """The router's shell: a Faust app that feeds inputs to the pure core and publishes its decisions.
 
-Ticket state lives in a changelogged Faust table keyed by ticket id (the key of every input), so
-it survives restarts and moves with its partition when router instances are added.
+Tables (changelogged, so they survive restarts and move with their partitions):
+- ``tickets``: ticket state keyed by ticket id (the key of every input);
+- ``pending``: updates that arrived before their ticket's request, applied right after it;
+- ``places`` (global, on every instance): the open ticket at each place+category, so a repeat
+  report on any partition can join it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -16,21 +20,19 @@ import orjson
 from dispatch.bus import Topics, rejected
 from dispatch.schemas import topics
 from dispatch.schemas.codec import HEADERS, EventDecodeError, decode, encode
-from dispatch.schemas.events import Origin
-from dispatch.services.router.core import TransitionError, step
+from dispatch.schemas.envelope import CloudEvent
+from dispatch.schemas.events import Origin, RequestReceived
+from dispatch.services.router import registry as registry_module
+from dispatch.services.router.core import TransitionError, UnknownTicketError, step
 from dispatch.services.router.policy import Policy
-from dispatch.services.router.state import Ticket
+from dispatch.services.router.registry import PolicyRegistry
+from dispatch.services.router.state import Ticket, place_holder, refuse
 from dispatch.settings import Settings
 
 log = logging.getLogger(__name__)
 
 CHINA = timezone(timedelta(hours=8))
-RAW: dict[str, Any] = {
-    "key_type": bytes,
-    "value_type": bytes,
-    "key_serializer": "raw",
-    "value_serializer": "raw",
-}
+RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes}
 
 
 def faust_broker_url(bootstrap: str) -> str:
@@ -38,9 +40,8 @@ def faust_broker_url(bootstrap: str) -> str:
     return ";".join(f"kafka://{host.strip()}" for host in bootstrap.split(",") if host.strip())
 
 
-def build_app(settings: Settings, bootstrap: str, policy: Policy) -> faust.App:
-    names = Topics(settings.topic_prefix)
-    app = faust.App(
+def faust_app(settings: Settings, bootstrap: str) -> faust.App:
+    return faust.App(
         f"{settings.topic_prefix}dispatch-router",
         broker=faust_broker_url(bootstrap),
         store="memory://",
@@ -57,14 +58,98 @@ def build_app(settings: Settings, bootstrap: str, policy: Policy) -> faust.App:
         key_serializer="raw",
         value_serializer="raw",
     )
-    inputs = app.topic(names(topics.REQUESTS), **RAW)
-    decisions = app.topic(names(topics.DECISIONS), **RAW)
-    deadletter = app.topic(names(topics.DEADLETTER), **RAW)
-    tickets = app.Table(
-        "tickets", default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes
-    )
 
-    async def dead_letter(message: Any, reason: str, errors: list[str]) -> None:
+
+class RouterShell:
+    """Decode → core → store → publish, for one Faust app."""
+
+    def __init__(self, settings: Settings, bootstrap: str, policies: PolicyRegistry) -> None:
+        self.names = Topics(settings.topic_prefix)
+        self.policies = policies
+        self.app = faust_app(settings, bootstrap)
+        names = self.names
+        self.inputs = self.app.topic(
+            names(topics.REQUESTS), names(topics.UPDATES), names(topics.LINKS), **RAW
+        )
+        self.outputs = {
+            name: self.app.topic(names(name), **RAW)
+            for name in (topics.DECISIONS, topics.LINKS, topics.DEADLETTER)
+        }
+        parts = settings.partitions
+        self.tickets = self.app.Table("tickets", default=None, partitions=parts, **RAW)
+        self.pending = self.app.Table("pending", default=None, partitions=parts, **RAW)
+        self.places = self.app.GlobalTable("places", default=None, partitions=parts, **RAW)
+        self.app.agent(self.inputs, name="route")(self.route)
+
+    async def route(self, stream: Any) -> None:
+        async for record in stream.events():
+            await self.handle(record.message)
+
+    async def handle(self, message: Any) -> None:
+        try:
+            event = decode(message.value)
+        except EventDecodeError as err:
+            await self.dead_letter(message, err.reason, err.errors)
+            return
+        await self.process(event, message)
+
+    async def process(self, event: CloudEvent, message: Any) -> None:
+        key = event.subject.encode()
+        stored = self.tickets.get(key)
+        ticket = Ticket.model_validate_json(stored) if stored else None
+        policy = self.policies.for_version(ticket.policyversion if ticket else None)
+        try:
+            after, decisions = step(ticket, event, policy, PlaceIndex(self.places))
+        except UnknownTicketError:
+            self.park(key, message.value)
+            return
+        except TransitionError as err:
+            if ticket is not None:
+                self.tickets[key] = orjson.dumps(refuse(ticket, event.id).model_dump(mode="json"))
+            await self.dead_letter(message, str(err), [])
+            return
+        if after is not None and after != ticket:
+            self.tickets[key] = orjson.dumps(after.model_dump(mode="json"))
+            self.index(after)
+        for decision in decisions:
+            out = self.outputs[decision.TOPIC]
+            await out.send(key=decision.subject.encode(), value=encode(decision), headers=HEADERS)
+        if isinstance(event, RequestReceived) and decisions:
+            await self.unpark(key, message)
+
+    def index(self, after: Ticket) -> None:
+        """Keep ``places`` pointing at the ticket still open (or awaiting feedback) there."""
+        if after.place is None:
+            return
+        key = after.place.encode()
+        stored = self.places.get(key)
+        holder = stored.decode() if stored else None
+        new = place_holder(after, holder)
+        if new == holder:
+            return
+        if new is None:
+            del self.places[key]
+        else:
+            self.places[key] = new.encode()
+
+    def park(self, key: bytes, value: bytes) -> None:
+        held = orjson.loads(self.pending.get(key) or b"[]")
+        text = value.decode()
+        if text not in held:
+            held.append(text)
+            self.pending[key] = orjson.dumps(held)
+        log.info("holding an update for %s until its request arrives", key.decode())
+
+    async def unpark(self, key: bytes, message: Any) -> None:
+        held = self.pending.get(key)
+        if not held:
+            return
+        del self.pending[key]
+        for text in orjson.loads(held):
+            event = decode(text.encode())
+            await self.process(event, message)
+
+    async def dead_letter(self, message: Any, reason: str, errors: list[str]) -> None:
         origin = Origin(
             transport="kafka",
             topic=message.topic,
@@ -72,45 +157,40 @@ def build_app(settings: Settings, bootstrap: str, policy: Policy) -> faust.App:
             offset=message.offset,
             service="router",
         )
-        when = (
-            datetime.fromtimestamp(message.timestamp, CHINA)
-            if message.timestamp
-            else datetime.fromtimestamp(0, CHINA)
-        )
+        when = datetime.fromtimestamp(message.timestamp or 0, CHINA)
         letter = rejected(message.value, message.key, reason, errors, origin, when)
         log.warning(
             "dead-lettered %s/%s/%s: %s", message.topic, message.partition, message.offset, reason
         )
-        await deadletter.send(key=letter.subject.encode(), value=encode(letter), headers=HEADERS)
+        await self.outputs[topics.DEADLETTER].send(
+            key=letter.subject.encode(), value=encode(letter), headers=HEADERS
+        )
 
-    @app.agent(inputs)
-    async def route(stream: Any) -> None:
-        async for record in stream.events():
-            message = record.message
-            try:
-                event = decode(message.value)
-            except EventDecodeError as err:
-                await dead_letter(message, err.reason, err.errors)
-                continue
-            key = event.subject.encode()
-            stored = tickets.get(key)
-            ticket = Ticket.model_validate_json(stored) if stored else None
-            try:
-                after, emitted = step(ticket, event, policy)
-            except TransitionError as err:
-                await dead_letter(message, str(err), [])
-                continue
-            if after is not None and after is not ticket:
-                tickets[key] = orjson.dumps(after.model_dump(mode="json"))
-            for decision in emitted:
-                await decisions.send(key=key, value=encode(decision), headers=HEADERS)
 
-    return app
+class PlaceIndex:
+    """The ``places`` table as the read-only mapping the core asks (place → open ticket)."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def get(self, place: str, default: str | None = None) -> str | None:
+        found = self._table.get(place.encode())
+        return found.decode() if found else default
+
+
+def build_app(settings: Settings, bootstrap: str, policies: PolicyRegistry) -> faust.App:
+    return RouterShell(settings, bootstrap, policies).app
 
 
 def run(settings: Settings, bootstrap: str, policy: Policy) -> None:
     """Run the router until SIGINT/SIGTERM (Faust's worker owns the event loop and signals)."""
-    app = build_app(settings, bootstrap, policy)
-    log.info("router on %s with policy %s", bootstrap, policy.version)
+    policies = asyncio.run(registry_module.load(bootstrap, Topics(settings.topic_prefix), policy))
+    app = build_app(settings, bootstrap, policies)
+    log.info(
+        "router on %s with policy %s (%d versions known)",
+        bootstrap,
+        policy.version,
+        len(policies.by_version),
+    )
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()

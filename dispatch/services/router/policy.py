@@ -154,6 +154,20 @@ class Deadlines(Frozen):
         return getattr(self, tier)  # type: ignore[no-any-return]  # keys are the Tier literals
 
 
+class Lifecycle(Frozen):
+    """How a ticket moves after its first assignment."""
+
+    satisfied_at_least: int = Field(
+        default=3, ge=1, le=5, description="feedback below this reopens the ticket"
+    )
+    rejects_before_street: int = Field(
+        default=3, ge=1, description="the n-th 退单 goes to the street (提级督办)"
+    )
+    whistle_report: timedelta = Field(
+        default=timedelta(minutes=30), description="吹哨报到: the department must report within"
+    )
+
+
 class Policy(Frozen):
     name: str
     timezone: str = "Asia/Shanghai"
@@ -164,8 +178,10 @@ class Policy(Frozen):
     lexicon: Lexicon
     rules: tuple[TierRule, ...]
     deadlines: Deadlines
+    lifecycle: Lifecycle = Lifecycle()
     content_hash: str = ""
     sla_scale: float = 1.0
+    document: str = Field(default="", repr=False, description="the source text, verbatim")
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Policy:
@@ -224,7 +240,14 @@ def parse_policy(text: bytes, sla_scale: float = 1.0) -> Policy:
         raise PolicyError("policy must be a mapping at the top level")
     digest = hashlib.sha256(text).hexdigest()
     try:
-        return Policy.model_validate({**document, "content_hash": digest, "sla_scale": sla_scale})
+        return Policy.model_validate(
+            {
+                **document,
+                "content_hash": digest,
+                "sla_scale": sla_scale,
+                "document": text.decode("utf-8"),
+            }
+        )
     except ValueError as exc:
         raise PolicyError(f"invalid policy: {exc}") from exc
 
