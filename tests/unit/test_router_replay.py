@@ -108,7 +108,7 @@ def replay(log: list[CloudEvent]) -> tuple[dict[str, Ticket], list[Decision], li
         before = tickets.get(event.subject)
         try:
             after, out = step(before, event, POLICY, places)
-        except TransitionError as err:
+        except TransitionError:
             refused.append(event.id)
             if before is not None:
                 tickets[before.ticket_id] = refuse(before, event.id)
