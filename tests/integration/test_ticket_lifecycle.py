@@ -41,20 +41,31 @@ def update(ticket: str, kind: type[CloudEvent], **data: Any) -> CloudEvent:
     model = FeedbackData if kind is TicketFeedback else UpdateData
     return kind(  # type: ignore[call-arg]
         id=derive_id(f"{ticket}:{kind.__name__}:{uuid.uuid4()}", "update"),
-        source="/dispatch/intake/grid-patrol", time=now, subject=ticket,
-        causationid="urn:test", correlationid="urn:test",
+        source="/dispatch/intake/grid-patrol",
+        time=now,
+        subject=ticket,
+        causationid="urn:test",
+        correlationid="urn:test",
         data=model(ticket_id=ticket, actor="赖清香", **data),
     )
 
 
 async def send(stack: Stack, event: CloudEvent) -> None:
-    await produce(stack.bootstrap, f"{stack.settings.topic_prefix}dispatch.updates",
-                  encode(event), key=event.subject.encode(), headers=HEADERS)
+    await produce(
+        stack.bootstrap,
+        f"{stack.settings.topic_prefix}dispatch.updates",
+        encode(event),
+        key=event.subject.encode(),
+        headers=HEADERS,
+    )
 
 
 async def decisions_until(stack: Stack, kind: str, ticket: str) -> list[dict[str, Any]]:
-    records = await read_until(stack.bootstrap, f"{stack.settings.topic_prefix}dispatch.decisions",
-                               lambda rs: bool(with_type(rs, kind, ticket)))
+    records = await read_until(
+        stack.bootstrap,
+        f"{stack.settings.topic_prefix}dispatch.decisions",
+        lambda rs: bool(with_type(rs, kind, ticket)),
+    )
     return [orjson.loads(r.value) for r in with_type(records, kind, ticket)]
 
 
@@ -64,13 +75,21 @@ async def decisions_until(stack: Stack, kind: str, ticket: str) -> list[dict[str
         ("城北新村南区7幢楼梯灯不亮", {}, "local", False),
         ("府前9幢门口路灯坏了一排", {}, "department", False),
         ("建议在罗布社区新建农贸市场", {"households_affected": 500}, "city", False),
-        ("楼上邻居装修噪音扰民,邻里矛盾很深", {"location": {"community": "城北社区"}},
-         "consultation", False),
+        (
+            "楼上邻居装修噪音扰民,邻里矛盾很深",
+            {"location": {"community": "城北社区"}},
+            "consultation",
+            False,
+        ),
         ("洋坊新村有老人在家中晕倒,不省人事", {}, "city", True),
     ],
 )
 async def test_a_ticket_of_each_tier_goes_from_request_to_close(
-    stack: Stack, description: str, extra: dict[str, Any], tier: str, emergency: bool,
+    stack: Stack,
+    description: str,
+    extra: dict[str, Any],
+    tier: str,
+    emergency: bool,
 ) -> None:
     ticket = await post(stack, description, **extra)
     [classified] = await decisions_until(stack, "dispatch.ticket.classified", ticket)
@@ -92,8 +111,10 @@ async def test_resolve_before_claim_is_dead_lettered_with_the_reason(stack: Stac
     early = update(ticket, TicketResolved)
     await send(stack, early)
     records = await read_until(
-        stack.bootstrap, f"{stack.settings.topic_prefix}dispatch.deadletter",
-        lambda rs: bool(with_type(rs, "dispatch.input.rejected", ticket)))
+        stack.bootstrap,
+        f"{stack.settings.topic_prefix}dispatch.deadletter",
+        lambda rs: bool(with_type(rs, "dispatch.input.rejected", ticket)),
+    )
     letter = orjson.loads(with_type(records, "dispatch.input.rejected", ticket)[0].value)
     assert "resolved is not allowed" in letter["data"]["reason"]
     assert letter["data"]["origin"]["topic"].endswith("dispatch.updates")
@@ -101,12 +122,20 @@ async def test_resolve_before_claim_is_dead_lettered_with_the_reason(stack: Stac
 
 async def test_an_update_that_overtakes_its_request_is_applied_after_it(stack: Stack) -> None:
     external_id = f"overtake-{uuid.uuid4().hex[:6]}"
-    event = received_event(RequestIn(external_id=external_id, description="府前9幢垃圾没人清运"),
-                           "grid-patrol", datetime.now(CHINA))
+    event = received_event(
+        RequestIn(external_id=external_id, description="府前9幢垃圾没人清运"),
+        "grid-patrol",
+        datetime.now(CHINA),
+    )
     ticket = event.subject
     await send(stack, update(ticket, TicketClaimed))
-    await produce(stack.bootstrap, f"{stack.settings.topic_prefix}dispatch.requests",
-                  encode(event), key=ticket.encode(), headers=HEADERS)
+    await produce(
+        stack.bootstrap,
+        f"{stack.settings.topic_prefix}dispatch.requests",
+        encode(event),
+        key=ticket.encode(),
+        headers=HEADERS,
+    )
     await decisions_until(stack, "dispatch.ticket.assigned", ticket)
     await send(stack, update(ticket, TicketResolved))  # accepted only if the claim was applied
     await send(stack, update(ticket, TicketFeedback, satisfaction=4))
@@ -118,9 +147,13 @@ async def test_a_repeat_report_joins_the_open_ticket_and_raises_it_a_level(stack
     await decisions_until(stack, "dispatch.ticket.assigned", first)
     again = await post(stack, "城北新村南区6幢的楼道灯还是坏的,多次反映")
     [merged] = await decisions_until(stack, "dispatch.ticket.closed", again)
-    assert merged["data"] == {"ticket_id": again, "outcome": "merged", "merged_into": first,
-                              "on_time": None, "satisfaction": None}
+    assert merged["data"] == {
+        "ticket_id": again,
+        "outcome": "merged",
+        "merged_into": first,
+        "on_time": None,
+        "satisfaction": None,
+    }
     [raised] = await decisions_until(stack, "dispatch.ticket.escalated", first)
     assert raised["data"]["reason"] == "repeat_report"
-    assert (raised["data"]["from_level"], raised["data"]["to_level"]) == ("microgrid",
-                                                                          "areagrid")
+    assert (raised["data"]["from_level"], raised["data"]["to_level"]) == ("microgrid", "areagrid")

@@ -39,31 +39,57 @@ def policy() -> Policy:
     return load_policy(SMALL_POLICY)
 
 
-def request(description: str, external_id: str = "R-1", location: Location | None = None,
-            when: datetime = T0) -> RequestReceived:
+def request(
+    description: str,
+    external_id: str = "R-1",
+    location: Location | None = None,
+    when: datetime = T0,
+) -> RequestReceived:
     ticket = ticket_id_for("grid-patrol", external_id)
     cause = f"urn:dispatch:grid-patrol:{external_id}"
     return RequestReceived(
-        id=derive_id(cause, "received"), source="/dispatch/intake/grid-patrol", time=when,
-        subject=ticket, causationid=cause, correlationid=derive_id(cause, "received"),
-        data=RequestReceivedData(ticket_id=ticket, source="grid-patrol", external_id=external_id,
-                                 description=description, location=location, received_at=when),
+        id=derive_id(cause, "received"),
+        source="/dispatch/intake/grid-patrol",
+        time=when,
+        subject=ticket,
+        causationid=cause,
+        correlationid=derive_id(cause, "received"),
+        data=RequestReceivedData(
+            ticket_id=ticket,
+            source="grid-patrol",
+            external_id=external_id,
+            description=description,
+            location=location,
+            received_at=when,
+        ),
     )
 
 
 UPDATE_TYPES: dict[str, type[CloudEvent]] = {
-    "claim": TicketClaimed, "reject": TicketRejected, "resolve": TicketResolved,
+    "claim": TicketClaimed,
+    "reject": TicketRejected,
+    "resolve": TicketResolved,
     "reopen": TicketReopened,
 }
 
 
-def update(ticket: Ticket, action: str, minutes: int, *, satisfaction: int | None = None,
-           department: str | None = None, n: int = 0) -> CloudEvent:
+def update(
+    ticket: Ticket,
+    action: str,
+    minutes: int,
+    *,
+    satisfaction: int | None = None,
+    department: str | None = None,
+    n: int = 0,
+) -> CloudEvent:
     when = T0 + timedelta(minutes=minutes)
     common = {
         "id": derive_id(f"{ticket.ticket_id}:{action}:{minutes}:{n}", "update"),
-        "source": "/dispatch/intake/grid-patrol", "time": when, "subject": ticket.ticket_id,
-        "causationid": "urn:test", "correlationid": ticket.correlationid,
+        "source": "/dispatch/intake/grid-patrol",
+        "time": when,
+        "subject": ticket.ticket_id,
+        "causationid": "urn:test",
+        "correlationid": ticket.correlationid,
     }
     if action == "feedback":
         assert satisfaction is not None
@@ -71,11 +97,14 @@ def update(ticket: Ticket, action: str, minutes: int, *, satisfaction: int | Non
         return TicketFeedback(**common, data=data)
     if action == "whistle":
         assert department is not None
-        whistle = WhistleData(ticket_id=ticket.ticket_id, actor="城北社区书记",
-                              department=department)
+        whistle = WhistleData(
+            ticket_id=ticket.ticket_id, actor="城北社区书记", department=department
+        )
         return TicketWhistled(**common, data=whistle)
-    return UPDATE_TYPES[action](**common,  # type: ignore[call-arg]
-                                data=UpdateData(ticket_id=ticket.ticket_id, actor="赖清香"))
+    return UPDATE_TYPES[action](
+        **common,  # type: ignore[call-arg]
+        data=UpdateData(ticket_id=ticket.ticket_id, actor="赖清香"),
+    )
 
 
 def run(policy: Policy, ticket: Ticket | None, event: CloudEvent) -> tuple[Ticket, list]:  # type: ignore[type-arg]
@@ -204,7 +233,9 @@ def test_whistle_for_an_unknown_department_is_refused_naming_the_known_ones(
     ],
 )
 def test_transitions_the_state_does_not_allow_are_refused_with_a_reason(
-    policy: Policy, before: list[str], action: str,
+    policy: Policy,
+    before: list[str],
+    action: str,
 ) -> None:
     ticket = local_ticket(policy)
     for n, step_action in enumerate(before):
