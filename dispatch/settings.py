@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     partitions: int = Field(default=6, ge=1)
     replication_factor: int = Field(default=1, ge=1)
     state_dir: Path = Path(".dispatch-state")
+    tick_interval: float = Field(default=1.0, gt=0, description="seconds between clock ticks")
     log_level: str = "INFO"
 
     @field_validator("kafka_bootstrap", "source_keys", "notify_webhook", "webhook_secret")

@@ -83,3 +83,12 @@ def cwd(path: Path) -> Iterator[None]:
         yield
     finally:
         os.chdir(old)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the router's accuracy on the labelled requests at the end of every run."""
+    from tests.unit.test_labelled_accuracy import accuracy_report
+
+    terminalreporter.write_sep("-", "classification accuracy")
+    for line in accuracy_report():
+        terminalreporter.write_line(line)

@@ -17,6 +17,7 @@ import argparse
 import random
 import sys
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -657,8 +658,26 @@ DEADLINES = {
     "consultation": Flow(claim="PT4H", resolve="P7D"),
     "department": Flow(claim="PT4H", resolve="P5D"),
     "city": Flow(claim="PT8H", resolve="P15D"),
-    "emergency": Flow(claim="PT10M", resolve="PT2H"),
+    "emergency": Flow(claim="PT10M", resolve="PT2H", clock="wall"),
 }
+
+CALENDAR_YEARS = (2025, 2026)  # the years the chinese-calendar package publishes
+
+
+def build_calendar() -> dict[str, Any]:
+    """Working hours of Fujian's offices, and the State Council's holiday arrangement:
+    holidays on weekdays and the 调休 weekend days worked, from the chinese-calendar package."""
+    import chinese_calendar
+
+    first, last = date(CALENDAR_YEARS[0], 1, 1), date(CALENDAR_YEARS[-1], 12, 31)
+    holidays = [d for d in chinese_calendar.get_holidays(first, last) if d.weekday() < 5]
+    workdays = [d for d in chinese_calendar.get_workdays(first, last) if d.weekday() >= 5]
+    return {
+        "hours": [Flow(start="08:30", end="12:00"), Flow(start="14:30", end="17:30")],
+        "holidays": [d.isoformat() for d in holidays],
+        "workdays": [d.isoformat() for d in workdays],
+        "known_until": last.isoformat(),
+    }
 
 
 # ---------------------------------------------------------------- output
@@ -676,6 +695,7 @@ def build() -> dict[str, Any]:
         "lexicon": LEXICON,
         "rules": RULES,
         "deadlines": DEADLINES,
+        "calendar": build_calendar(),
     }
 
 

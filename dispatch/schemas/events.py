@@ -188,6 +188,9 @@ class EscalatedData(Model):
     to_level: Level
     reason: EscalationReason
     assignee: Assignee
+    previous_assignee: Assignee | None = Field(
+        default=None, description="who had it before: told that it moved (催办/督办)"
+    )
     claim_by: AwareDatetime
     resolve_by: AwareDatetime
     attempt: int = Field(ge=1)
@@ -225,6 +228,18 @@ class TicketLinked(Decision):
     TOPIC: ClassVar[str] = topics.LINKS
     type: Literal["dispatch.ticket.linked"] = "dispatch.ticket.linked"
     data: LinkedData
+
+
+class ClockData(Model):
+    partition: int = Field(ge=0, description="the partition of the tickets this tick checks")
+
+
+class ClockTicked(CloudEvent):
+    """The router's time: deadlines are checked against ticks, never against a wall clock."""
+
+    TOPIC: ClassVar[str] = topics.CLOCK
+    type: Literal["dispatch.clock.ticked"] = "dispatch.clock.ticked"
+    data: ClockData
 
 
 class PolicyData(Model):
@@ -317,6 +332,7 @@ EVENT_TYPES: tuple[type[CloudEvent], ...] = (
     NotificationFailed,
     InputRejected,
     PolicyPublished,
+    ClockTicked,
 )
 
 Update = (
@@ -343,7 +359,8 @@ Event = Annotated[
     | NotificationSent
     | NotificationFailed
     | InputRejected
-    | PolicyPublished,
+    | PolicyPublished
+    | ClockTicked,
     Field(discriminator="type"),
 ]
 

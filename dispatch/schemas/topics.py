@@ -32,6 +32,7 @@ NOTIFICATIONS = "dispatch.notifications"
 DEADLETTER = "dispatch.deadletter"
 LINKS = "dispatch.links"
 POLICIES = "dispatch.policies"
+CLOCK = "dispatch.clock"
 INTAKE_LEDGER = "dispatch.intake.ledger"
 
 CATALOG: tuple[TopicSpec, ...] = (
@@ -54,6 +55,13 @@ CATALOG: tuple[TopicSpec, ...] = (
         "dispatch.ticket.linked: a repeat report joined to the open ticket "
         "(keyed by the open ticket; router-internal)",
         "router",
+    ),
+    TopicSpec(
+        CLOCK,
+        "dispatch.clock.ticked: the router's only clock, one tick per partition about once a "
+        "second; deadlines are checked on ticks, so a replay escalates at the same logical time",
+        "router (the leader's ticker)",
+        retention_ms=7 * 24 * 3600 * 1000,
     ),
     TopicSpec(
         POLICIES,

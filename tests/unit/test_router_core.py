@@ -144,11 +144,12 @@ def test_micro_grid_id_locates_directly(policy: Policy) -> None:
     assert assigned.data.assignee.id == "MG-FQ-01-05"
 
 
-def test_deadlines_count_from_the_event_time_not_the_clock(policy: Policy) -> None:
-    later = WHEN + timedelta(days=30)
+def test_deadlines_count_working_time_from_the_event_time_not_the_clock(policy: Policy) -> None:
+    later = WHEN + timedelta(days=30)  # Thursday 2026-03-12 19:20, after hours
     _, assigned = decided(policy, request("城北新村南区7幢楼梯灯不亮", when=later))
-    assert assigned.data.claim_by == later + timedelta(hours=2)
-    assert assigned.data.resolve_by == later + timedelta(days=3)
+    # counted from Friday 08:30: two working hours, three working days
+    assert assigned.data.claim_by == datetime(2026, 3, 13, 10, 30, tzinfo=CHINA)
+    assert assigned.data.resolve_by == datetime(2026, 3, 18, 8, 30, tzinfo=CHINA)
     assert assigned.time == later
 
 

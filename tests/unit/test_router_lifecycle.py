@@ -150,7 +150,8 @@ def test_dissatisfied_feedback_sends_it_back_to_the_handler_with_a_new_deadline(
     assert isinstance(again, TicketAssigned)
     assert again.data.assignee.id == "MG-CB-01-01"
     assert again.data.attempt == 2
-    assert again.data.claim_by == T0 + timedelta(minutes=120) + timedelta(hours=2)
+    # feedback at 11:00: one working hour before the 12:00 break, one after 14:30
+    assert again.data.claim_by == datetime(2026, 2, 10, 15, 30, tzinfo=CHINA)
     assert again.data.rule == "reopen:dissatisfied"
     assert ticket.status == "assigned"
 

@@ -20,10 +20,13 @@ import orjson
 from dispatch.bus import Topics, rejected
 from dispatch.schemas import topics
 from dispatch.schemas.codec import HEADERS, EventDecodeError, decode, encode
-from dispatch.schemas.envelope import CloudEvent
-from dispatch.schemas.events import Origin, RequestReceived
+from dispatch.schemas.envelope import CloudEvent, Decision
+from dispatch.schemas.events import ClockTicked, Origin, RequestReceived
 from dispatch.services.router import registry as registry_module
+from dispatch.services.router.clock import DeadlineIndex, partition_of
+from dispatch.services.router.clock import tick as clock_tick
 from dispatch.services.router.core import TransitionError, UnknownTicketError, step
+from dispatch.services.router.escalation import next_check
 from dispatch.services.router.policy import Policy
 from dispatch.services.router.registry import PolicyRegistry
 from dispatch.services.router.state import Ticket, place_holder, refuse
@@ -69,17 +72,45 @@ class RouterShell:
         self.app = faust_app(settings, bootstrap)
         names = self.names
         self.inputs = self.app.topic(
-            names(topics.REQUESTS), names(topics.UPDATES), names(topics.LINKS), **RAW
+            names(topics.REQUESTS),
+            names(topics.UPDATES),
+            names(topics.LINKS),
+            names(topics.CLOCK),
+            **RAW,
         )
         self.outputs = {
             name: self.app.topic(names(name), **RAW)
-            for name in (topics.DECISIONS, topics.LINKS, topics.DEADLETTER)
+            for name in (topics.DECISIONS, topics.LINKS, topics.DEADLETTER, topics.CLOCK)
         }
+        self.partitions = settings.partitions
+        self.deadlines = DeadlineIndex()
         parts = settings.partitions
         self.tickets = self.app.Table("tickets", default=None, partitions=parts, **RAW)
         self.pending = self.app.Table("pending", default=None, partitions=parts, **RAW)
         self.places = self.app.GlobalTable("places", default=None, partitions=parts, **RAW)
         self.app.agent(self.inputs, name="route")(self.route)
+
+        async def ticker() -> None:
+            await self.tick(datetime.now(CHINA))
+
+        self.app.timer(interval=settings.tick_interval, on_leader=True, name="ticker")(ticker)
+
+        async def rebalanced(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+            self.deadlines.forget()
+
+        self.app.on_partitions_assigned.connect(rebalanced)
+
+    async def tick(self, now: datetime) -> None:
+        """The leader's ticker: one tick per partition, so each owner checks its tickets."""
+        clock = self.outputs[topics.CLOCK]
+        for partition in range(self.partitions):
+            event = clock_tick(partition, now)
+            await clock.send(
+                key=event.subject.encode(),
+                value=encode(event),
+                partition=partition,
+                headers=HEADERS,
+            )
 
     async def route(self, stream: Any) -> None:
         async for record in stream.events():
@@ -94,6 +125,9 @@ class RouterShell:
         await self.process(event, message)
 
     async def process(self, event: CloudEvent, message: Any) -> None:
+        if isinstance(event, ClockTicked):
+            await self.on_tick(event, message.partition)
+            return
         key = event.subject.encode()
         stored = self.tickets.get(key)
         ticket = Ticket.model_validate_json(stored) if stored else None
@@ -108,14 +142,59 @@ class RouterShell:
                 self.tickets[key] = orjson.dumps(refuse(ticket, event.id).model_dump(mode="json"))
             await self.dead_letter(message, str(err), [])
             return
-        if after is not None and after != ticket:
-            self.tickets[key] = orjson.dumps(after.model_dump(mode="json"))
+        await self.commit(ticket, after, decisions, message.partition)
+        if isinstance(event, RequestReceived) and decisions:
+            await self.unpark(key, message)
+
+    async def commit(
+        self,
+        before: Ticket | None,
+        after: Ticket | None,
+        decisions: list[Decision],
+        partition: int,
+    ) -> None:
+        """Store the new state, index its next deadline, publish what was decided."""
+        if after is not None and after != before:
+            self.tickets[after.ticket_id.encode()] = orjson.dumps(after.model_dump(mode="json"))
             self.index(after)
+            policy = self.policies.for_version(after.policyversion)
+            self.deadlines.push(partition, next_check(after, policy), after.ticket_id)
         for decision in decisions:
             out = self.outputs[decision.TOPIC]
             await out.send(key=decision.subject.encode(), value=encode(decision), headers=HEADERS)
-        if isinstance(event, RequestReceived) and decisions:
-            await self.unpark(key, message)
+
+    async def on_tick(self, event: ClockTicked, partition: int) -> None:
+        """Escalate what passed its deadline among this partition's tickets."""
+        if not self.deadlines.is_built(partition):
+            self.rebuild(partition)
+        for ticket_id in self.deadlines.due(partition, event.time):
+            stored = self.tickets.get(ticket_id.encode())
+            if not stored:
+                continue
+            ticket = Ticket.model_validate_json(stored)
+            policy = self.policies.for_version(ticket.policyversion)
+            check = next_check(ticket, policy)
+            if check is None:
+                continue
+            if check > event.time:  # moved on since it was indexed
+                self.deadlines.push(partition, check, ticket_id)
+                continue
+            after, decisions = step(ticket, event, policy)
+            # Nothing decided: no one is above (the command center holds it). It stays
+            # overdue, visibly, and returns to the index with its next change of state.
+            await self.commit(ticket, after, decisions, partition)
+
+    def rebuild(self, partition: int) -> None:
+        entries = []
+        for key, stored in self.tickets.items():
+            if partition_of(key, self.partitions) != partition:
+                continue
+            ticket = Ticket.model_validate_json(stored)
+            check = next_check(ticket, self.policies.for_version(ticket.policyversion))
+            if check is not None:
+                entries.append((check, ticket.ticket_id))
+        self.deadlines.build(partition, entries)
+        log.info("deadline index of partition %d: %d tickets", partition, len(entries))
 
     def index(self, after: Ticket) -> None:
         """Keep ``places`` pointing at the ticket still open (or awaiting feedback) there."""

@@ -11,6 +11,7 @@ from dispatch.schemas.envelope import CloudEvent, Decision
 from dispatch.schemas.events import (
     AssignedData,
     ClassifiedData,
+    ClockTicked,
     ClosedData,
     LinkedData,
     RequestReceived,
@@ -20,7 +21,7 @@ from dispatch.schemas.events import (
     TicketLinked,
     Unit,
 )
-from dispatch.services.router import assign, lifecycle
+from dispatch.services.router import assign, escalation, lifecycle
 from dispatch.services.router.deadlines import due
 from dispatch.services.router.emit import envelope, summarise
 from dispatch.services.router.errors import TransitionError, UnknownTicketError
@@ -126,6 +127,8 @@ def decide(
         if ticket is not None:
             return []  # the same ticket again under another event id: already decided
         return on_request(event, policy, open_at or {})
+    if isinstance(event, ClockTicked):
+        return escalation.on_tick(ticket, event, policy) if ticket is not None else []
     if ticket is None:
         raise UnknownTicketError(f"{event.type} for {event.subject}, a ticket not seen yet")
     return lifecycle.decide(ticket, event, policy)
@@ -139,6 +142,11 @@ def step(
 ) -> tuple[Ticket | None, list[Decision]]:
     """Decide, then fold the input and this ticket's decisions into its state."""
     decisions = decide(ticket, event, policy, open_at)
+    if isinstance(event, ClockTicked):  # time passing is not an input of the ticket
+        for decision in decisions:
+            assert ticket is not None
+            ticket = apply(ticket, decision)
+        return ticket, decisions
     if ticket is None and isinstance(event, RequestReceived):
         ticket = start(event, policy.version)
     if ticket is None:

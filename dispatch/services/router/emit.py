@@ -19,11 +19,17 @@ def summarise(description: str) -> str:
 
 
 def envelope(
-    event: CloudEvent, purpose: str, policy: Policy, version: int, subject: str | None = None
+    event: CloudEvent,
+    purpose: str,
+    policy: Policy,
+    version: int,
+    subject: str | None = None,
+    cause_key: str | None = None,
 ) -> dict[str, Any]:
-    """The attributes of a decision caused by ``event``."""
+    """The attributes of a decision caused by ``event``; the id derives from ``cause_key``
+    when given (a deadline passing for an attempt: the same whichever tick noticed it)."""
     return {
-        "id": derive_id(event.id, purpose),
+        "id": derive_id(cause_key or event.id, purpose),
         "source": ROUTER_SOURCE,
         "time": event.time,
         "subject": subject or event.subject,

@@ -25,7 +25,7 @@ from dispatch.schemas.events import (
 )
 from dispatch.services.router import assign
 from dispatch.services.router.assign import Target
-from dispatch.services.router.deadlines import Due, due
+from dispatch.services.router.deadlines import Due, after, due
 from dispatch.services.router.emit import envelope
 from dispatch.services.router.errors import TransitionError
 from dispatch.services.router.policy import Policy
@@ -61,10 +61,13 @@ def escalated(
     reason: EscalationReason,
     deadlines: Due,
     purpose: str,
+    cause_key: str | None = None,
 ) -> TicketEscalated:
     assert ticket.level is not None
     return TicketEscalated(
-        **envelope(event, purpose, policy, ticket.version, subject=ticket.ticket_id),
+        **envelope(
+            event, purpose, policy, ticket.version, subject=ticket.ticket_id, cause_key=cause_key
+        ),
         data=EscalatedData(
             ticket_id=ticket.ticket_id,
             summary=ticket.summary,
@@ -72,6 +75,7 @@ def escalated(
             to_level=to.level,
             reason=reason,
             assignee=to.assignee,
+            previous_assignee=ticket.assignee,
             claim_by=deadlines.claim_by,
             resolve_by=deadlines.resolve_by,
             attempt=ticket.attempt + 1,
@@ -149,14 +153,14 @@ def _(event: TicketFeedback, ticket: Ticket, policy: Policy) -> list[Decision]:
     _require(ticket, event, "resolved")
     if event.data.satisfaction < policy.lifecycle.satisfied_at_least:
         return [reassigned(ticket, event, policy, "reopen:dissatisfied")]
-    assert ticket.resolved_at is not None and ticket.resolve_by is not None
+    assert ticket.resolved_at is not None and ticket.promised_by is not None
     return [
         TicketClosed(
             **envelope(event, "closed", policy, ticket.version),
             data=ClosedData(
                 ticket_id=ticket.ticket_id,
                 outcome="resolved",
-                on_time=ticket.resolved_at <= ticket.resolve_by,
+                on_time=ticket.resolved_at <= ticket.promised_by,
                 satisfaction=event.data.satisfaction,
             ),
         )
@@ -184,8 +188,8 @@ def _(event: TicketWhistled, ticket: Ticket, policy: Policy) -> list[Decision]:
     to = Target(department.level, assign.department_assignee(policy, department.id))
     limits = policy.deadlines.department
     deadlines = Due(
-        claim_by=event.time + policy.scaled(policy.lifecycle.whistle_report),
-        resolve_by=event.time + policy.scaled(limits.resolve),
+        claim_by=after(event.time, policy.lifecycle.whistle_report, limits.clock, policy),
+        resolve_by=after(event.time, limits.resolve, limits.clock, policy),
     )
     return [escalated(ticket, event, policy, to, "whistle", deadlines, "escalated:whistle")]
 

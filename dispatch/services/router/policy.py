@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, time, timedelta
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -139,6 +139,41 @@ class TierRule(Frozen):
 class Deadline(Frozen):
     claim: timedelta
     resolve: timedelta
+    clock: Literal["working", "wall"] = Field(
+        default="working",
+        description="working: whole days count working days, hours count working hours; "
+        "wall: plain elapsed time (emergencies)",
+    )
+
+
+class Hours(Frozen):
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Hours:
+        if self.end <= self.start:
+            raise ValueError(f"working hours end {self.end} is not after start {self.start}")
+        return self
+
+
+class Calendar(Frozen):
+    """Working time: hours of a working day, statutory holidays, and 调休 make-up workdays.
+
+    Days not listed follow the week (Monday–Friday work). The State Council publishes each
+    year's arrangement late in the year before: add it here (tools/gen_sample_district.py
+    takes it from the chinese-calendar package).
+    """
+
+    hours: tuple[Hours, ...] = (Hours(start=time(8, 30), end=time(17, 30)),)
+    holidays: frozenset[date] = frozenset()
+    workdays: frozenset[date] = frozenset()
+    known_until: date | None = Field(default=None, description="the lists cover dates to here")
+
+    def is_workday(self, day: date) -> bool:
+        if day in self.workdays:
+            return True
+        return day.weekday() < 5 and day not in self.holidays
 
 
 class Deadlines(Frozen):
@@ -149,9 +184,11 @@ class Deadlines(Frozen):
     emergency: Deadline
 
     def for_ticket(self, tier: Tier, emergency: bool) -> Deadline:
+        """The limits for a ticket; life-safety always runs on the wall clock."""
         if emergency:
-            return self.emergency
-        return getattr(self, tier)  # type: ignore[no-any-return]  # keys are the Tier literals
+            return self.emergency.model_copy(update={"clock": "wall"})
+        found: Deadline = getattr(self, tier)
+        return found
 
 
 class Lifecycle(Frozen):
@@ -166,6 +203,13 @@ class Lifecycle(Frozen):
     whistle_report: timedelta = Field(
         default=timedelta(minutes=30), description="吹哨报到: the department must report within"
     )
+    feedback_window: timedelta = Field(
+        default=timedelta(days=3),
+        description="a resolved ticket without 回访 feedback closes after this (working time)",
+    )
+    warn_before: timedelta = Field(
+        default=timedelta(hours=1), description="a deadline this close is shown as due soon"
+    )
 
 
 class Policy(Frozen):
@@ -178,6 +222,7 @@ class Policy(Frozen):
     lexicon: Lexicon
     rules: tuple[TierRule, ...]
     deadlines: Deadlines
+    calendar: Calendar = Calendar()
     lifecycle: Lifecycle = Lifecycle()
     content_hash: str = ""
     sla_scale: float = 1.0

@@ -47,6 +47,7 @@ class Ticket(BaseModel):
     assignee: Assignee | None = None
     claim_by: datetime | None = None
     resolve_by: datetime | None = None
+    promised_by: datetime | None = None
     attempt: int = 0
     rejects: int = 0
     claimed_at: datetime | None = None
@@ -118,6 +119,7 @@ def _(event: TicketAssigned, ticket: Ticket) -> Ticket:
             "assignee": d.assignee,
             "claim_by": d.claim_by,
             "resolve_by": d.resolve_by,
+            "promised_by": d.resolve_by,
             "attempt": d.attempt,
             "claimed_at": None,
             "resolved_at": None,
