@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -119,3 +120,57 @@ def test_when_kafka_cannot_take_the_event_the_answer_is_503_with_retry_after(
     assert response.status_code == 503
     assert response.headers["content-type"] == PROBLEM
     assert int(response.headers["retry-after"]) > 0
+
+
+def test_batch_answers_per_item_and_admits_each_request_once(stack: Stack) -> None:
+    items = [
+        {"external_id": "B-1", "description": "北门小区7幢楼道灯坏了"},
+        {"external_id": "B-1", "description": "北门小区7幢楼道灯坏了"},
+        {"external_id": "", "description": "x", "urgent": "maybe"},
+        {"external_id": "B-2", "description": "长泰花园门口垃圾没人清运"},
+    ]
+    with client(stack) as http:
+        response = http.post("/v1/requests:batch", json={"requests": items}, headers=HOTLINE)
+        again = http.post("/v1/requests:batch", json={"requests": items[:1]}, headers=HOTLINE)
+    assert response.status_code == 200
+    result = response.json()
+    assert (result["accepted"], result["duplicates"], result["invalid"]) == (2, 1, 1)
+    statuses = [(r["index"], r["status"]) for r in result["results"]]
+    assert statuses == [(0, 202), (1, 200), (2, 422), (3, 202)]
+    first, dup, bad, _ = result["results"]
+    assert first["ticket_id"] == dup["ticket_id"]
+    assert sorted(e["pointer"] for e in bad["errors"]) == [
+        "#/requests/2/external_id",
+        "#/requests/2/urgent",
+    ]
+    assert again.json()["results"][0] == {**first, "status": 200}
+
+
+def test_batch_over_the_limit_is_refused_whole(stack: Stack) -> None:
+    items = [{"external_id": f"L-{n}", "description": "楼道灯坏了"} for n in range(101)]
+    with client(stack) as http:
+        response = http.post("/v1/requests:batch", json={"requests": items}, headers=HOTLINE)
+    assert response.status_code == 422
+    assert [e["pointer"] for e in response.json()["errors"]] == ["#/requests"]
+
+
+def test_field_lengths_are_limited(stack: Stack) -> None:
+    body = {"external_id": "x" * 129, "description": "灯" * 4001, "attachments": ["u"] * 21}
+    with client(stack) as http:
+        response = http.post("/v1/requests", json=body, headers=HOTLINE)
+    assert response.status_code == 422
+    assert sorted(e["pointer"] for e in response.json()["errors"]) == [
+        "#/attachments",
+        "#/description",
+        "#/external_id",
+    ]
+
+
+async def test_concurrent_duplicates_get_one_202_and_the_same_ticket(stack: Stack) -> None:
+    body = {"external_id": "12345-CONCURRENT-1", "description": "金城嘉园9幢楼道灯不亮"}
+    async with httpx.AsyncClient(base_url=stack.intake_url, timeout=30) as http:
+        responses = await asyncio.gather(
+            *(http.post("/v1/requests", json=body, headers=HOTLINE) for _ in range(8))
+        )
+    assert sorted(r.status_code for r in responses) == [200] * 7 + [202]
+    assert len({r.json()["ticket_id"] for r in responses}) == 1

@@ -2,16 +2,43 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Literal
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dispatch.schemas.envelope import derive_id, ticket_id_for
 from dispatch.schemas.events import Location, Reporter, RequestReceived, RequestReceivedData
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 INTAKE_SOURCE = "/dispatch/intake"
+
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def refuse_surrogates(value: Any) -> Any:
+    """Text must be valid Unicode: a lone surrogate (``\\ud800``) cannot be stored as UTF-8."""
+    if isinstance(value, str):
+        if any("\ud800" <= c <= "\udfff" for c in value):
+            raise ValueError("text is not valid Unicode (lone surrogate)")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            refuse_surrogates(key)
+            refuse_surrogates(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            refuse_surrogates(item)
+    return value
+
+
+def in_range(moment: datetime | None) -> datetime | None:
+    """A time between 1970 and 2100 (China time when it has no offset)."""
+    found = aware(moment)
+    if found is not None and not EARLIEST <= found <= LATEST:
+        raise ValueError("time out of range: expected a year between 1970 and 2100")
+    return found
 
 
 class RequestIn(BaseModel):
@@ -52,8 +79,22 @@ class RequestIn(BaseModel):
     reported_at: datetime | None = Field(
         default=None, description="ISO-8601; without offset: China time"
     )
-    resolution_hint: Literal["government", "market", "charity"] | None = None
-    attachments: list[str] = Field(default_factory=list, max_length=20)
+    resolution_hint: Literal["government", "market", "charity"] | None = Field(
+        default=None, description="解忧超市货架: government 政府, market 市场, charity 爱心"
+    )
+    attachments: list[Annotated[str, Field(max_length=500)]] = Field(
+        default_factory=list, max_length=20, description="photo URLs"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: Any) -> Any:
+        return refuse_surrogates(data)
+
+    @field_validator("reported_at")
+    @classmethod
+    def _reported_in_range(cls, value: datetime | None) -> datetime | None:
+        return in_range(value)
 
 
 class Accepted(BaseModel):

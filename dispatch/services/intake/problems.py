@@ -1,4 +1,8 @@
-"""RFC 9457 problem documents: the one place HTTP errors take their shape."""
+"""RFC 9457 problem documents: the one place HTTP errors take their shape.
+
+Under ``/open311/`` errors take Open311's own shape instead (``[{"code", "description"}]``,
+400/403/404, and 413/503 alike), as GeoReport v2 clients expect.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,13 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from dispatch.services.intake.admission import BrokerUnavailableError
+from dispatch.services.intake.open311 import Open311Error
+from dispatch.services.intake.tail import TailUnavailableError
+
 PROBLEM_TYPE = "application/problem+json"
+OPEN311_PREFIX = "/open311/"
+RETRY_AFTER_S = "5"
 
 TITLES = {
     400: "Bad request",
@@ -87,32 +97,73 @@ def validation_entries(errors: list[Any]) -> list[dict[str, str]]:
     ]
 
 
+def open311_response(
+    status: int, description: str, headers: dict[str, str] | None = None
+) -> Response:
+    body = Open311Error(status, description).body()
+    return Response(
+        orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
+    )
+
+
+def error_response(
+    path: str,
+    status: int,
+    detail: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+    title: str | None = None,
+) -> Response:
+    """A problem document, or Open311's error list under ``/open311/``."""
+    if path.startswith(OPEN311_PREFIX):
+        if errors:
+            detail = "; ".join(f"{e['pointer']}: {e['detail']}" for e in errors)
+        return open311_response(400 if status == 422 else status, detail, headers)
+    return problem_response(
+        status, detail, title=title, errors=errors, headers=headers, instance=path
+    )
+
+
 def install(app: FastAPI) -> None:
-    """Map every error the API raises to a problem document."""
+    """Map every error the API raises to a problem document (Open311's format under it)."""
 
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> Response:
-        return problem_response(
+        return error_response(
+            request.url.path,
             exc.status,
             exc.detail,
             title=exc.title,
             errors=exc.errors,
             headers=dict(exc.headers or {}),
-            instance=request.url.path,
         )
+
+    @app.exception_handler(Open311Error)
+    async def _open311(request: Request, exc: Open311Error) -> Response:
+        return open311_response(exc.status, exc.description, exc.headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         entries = validation_entries(list(exc.errors()))
-        return problem_response(
-            422, f"{len(entries)} invalid field(s)", errors=entries, instance=request.url.path
+        return error_response(
+            request.url.path, 422, f"{len(entries)} invalid field(s)", errors=entries
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        return problem_response(
-            exc.status_code,
-            str(exc.detail),
-            headers=dict(exc.headers or {}),
-            instance=request.url.path,
+        return error_response(
+            request.url.path, exc.status_code, str(exc.detail), headers=dict(exc.headers or {})
         )
+
+    async def _unavailable(request: Request, exc: Exception) -> Response:
+        return error_response(
+            request.url.path,
+            503,
+            "Kafka did not acknowledge the write or did not answer; nothing was stored, "
+            "retry later",
+            headers={"Retry-After": RETRY_AFTER_S},
+        )
+
+    app.add_exception_handler(BrokerUnavailableError, _unavailable)
+    app.add_exception_handler(TailUnavailableError, _unavailable)

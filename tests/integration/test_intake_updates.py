@@ -1,0 +1,145 @@
+"""Handlers' and reporters' updates: checked, written to ``dispatch.updates`` (acks=all) and
+answered with the event id; the same ``Idempotency-Key`` is the same event."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from dispatch.broker import free_port
+from dispatch.schemas import topics
+from dispatch.settings import Settings
+from dispatch.stack import Stack
+from tests.kafka import read_until
+
+GRID = {"Authorization": "Bearer demo-grid-patrol"}
+HOTLINE = {"Authorization": "Bearer demo-hotline-12345"}
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(scope="module")
+def intake(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    settings = Settings(
+        kafka_bootstrap=kafka_bootstrap,
+        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
+        http_port=free_port(),
+        console_port=free_port(),
+        state_dir=tmp_path_factory.mktemp("updates"),
+        partitions=3,
+    )
+    running = Stack(settings, services=("intake",))
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def ticket(intake: Stack) -> str:
+    body = {
+        "external_id": f"12345-{uuid.uuid4().hex[:8]}",
+        "description": "城北新村南区5幢楼道灯坏了,请回电13905981234",
+        "reporter": {"name": "赖女士", "phone": "13905981234"},
+    }
+    response = httpx.post(f"{intake.intake_url}/v1/requests", json=body, headers=HOTLINE)
+    assert response.status_code == 202
+    ticket_id: str = response.json()["ticket_id"]
+    return ticket_id
+
+
+def update(
+    intake: Stack, ticket_id: str, body: dict[str, Any], key: str | None = None
+) -> httpx.Response:
+    headers = {**GRID, **({"Idempotency-Key": key} if key else {})}
+    return httpx.post(
+        f"{intake.intake_url}/v1/tickets/{ticket_id}/updates", json=body, headers=headers
+    )
+
+
+async def on_updates(intake: Stack, event_id: str) -> list[dict[str, Any]]:
+    topic = f"{intake.settings.topic_prefix}{topics.UPDATES}"
+    records = await read_until(
+        intake.bootstrap, topic, lambda rs: any(orjson.loads(r.value)["id"] == event_id for r in rs)
+    )
+    return [orjson.loads(r.value) for r in records if orjson.loads(r.value)["id"] == event_id]
+
+
+async def test_a_claim_lands_on_dispatch_updates_and_in_the_ticket_timeline(
+    intake: Stack, ticket: str
+) -> None:
+    response = update(intake, ticket, {"action": "claim", "actor": "赖清香", "note": "今晚去看"})
+    assert response.status_code == 202
+    event_id = response.json()["event_id"]
+    [event] = await on_updates(intake, event_id)
+    assert event["type"] == "dispatch.ticket.claimed" and event["subject"] == ticket
+    assert event["data"] == {
+        "ticket_id": ticket,
+        "actor": "赖清香",
+        "note": "今晚去看",
+    }
+    async with httpx.AsyncClient(base_url=intake.intake_url) as http:
+        shown = (await http.get(f"/v1/tickets/{ticket}", headers=HOTLINE)).json()
+    assert shown["status"] == "claimed"
+    assert shown["timeline"][-1]["summary"] == "签收:赖清香"
+    assert "13905981234" not in str(shown) and shown["reporter"]["phone"] == "139****1234"
+
+
+async def test_the_same_idempotency_key_is_the_same_event_answered_200(
+    intake: Stack, ticket: str
+) -> None:
+    body = {"action": "resolve", "actor": "赖清香", "note": "已更换楼道灯"}
+    first = update(intake, ticket, body, key="resolve-001")
+    second = update(intake, ticket, body, key="resolve-001")
+    assert (first.status_code, second.status_code) == (202, 200)
+    assert first.json() == second.json()
+    clash = update(intake, ticket, {"action": "reopen", "actor": "x"}, key="resolve-001")
+    assert clash.status_code == 409 and clash.headers["content-type"] == PROBLEM
+    assert len(await on_updates(intake, first.json()["event_id"])) == 1
+
+
+async def test_feedback_and_whistle_carry_their_fields(intake: Stack, ticket: str) -> None:
+    rated = update(intake, ticket, {"action": "feedback", "actor": "回访员", "satisfaction": 5})
+    assert rated.status_code == 202
+    [event] = await on_updates(intake, rated.json()["event_id"])
+    assert event["type"] == "dispatch.ticket.feedback" and event["data"]["satisfaction"] == 5
+    whistle = {"action": "whistle", "actor": "城北社区书记", "department": "DEP-SW"}
+    called = update(intake, ticket, whistle)
+    assert called.status_code == 202
+    [event] = await on_updates(intake, called.json()["event_id"])
+    assert event["type"] == "dispatch.ticket.whistled"
+    assert event["data"]["department"] == "DEP-SW"
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer"),
+    [
+        ({"action": "feedback", "actor": "回访员"}, "#/satisfaction"),
+        ({"action": "claim", "actor": "赖清香", "satisfaction": 5}, "#/satisfaction"),
+        ({"action": "whistle", "actor": "书记"}, "#/department"),
+        ({"action": "close", "actor": "书记"}, "#/action"),
+        ({"action": "claim"}, "#/actor"),
+    ],
+)
+def test_invalid_update_is_a_422_naming_the_field(
+    intake: Stack, ticket: str, body: dict[str, Any], pointer: str
+) -> None:
+    response = update(intake, ticket, body)
+    assert response.status_code == 422 and response.headers["content-type"] == PROBLEM
+    assert [e["pointer"] for e in response.json()["errors"]] == [pointer]
+
+
+def test_update_of_an_unknown_ticket_is_a_404_problem(intake: Stack) -> None:
+    response = update(intake, "TNOSUCHTICKET0", {"action": "claim", "actor": "赖清香"})
+    assert response.status_code == 404 and response.headers["content-type"] == PROBLEM
+    missing = httpx.get(f"{intake.intake_url}/v1/tickets/TNOSUCHTICKET0", headers=HOTLINE)
+    assert missing.status_code == 404
+
+
+def test_reading_a_ticket_needs_a_key(intake: Stack, ticket: str) -> None:
+    assert httpx.get(f"{intake.intake_url}/v1/tickets/{ticket}").status_code == 401

@@ -1,0 +1,66 @@
+"""Updates: their cross-field rules, and the event each becomes (ids from the cause)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from pydantic import ValidationError
+
+from dispatch.schemas.events import TicketFeedback, TicketWhistled
+from dispatch.services.intake.updates import (
+    UpdateIn,
+    rule_errors,
+    update_cause,
+    update_event,
+)
+
+DEPARTMENTS = {"DEP-SW": "区水务局", "DEP-CG": "区城管局"}
+NOW = datetime(2026, 2, 11, 9, 0, tzinfo=timezone(timedelta(hours=8)))
+
+
+def pointers(update: dict[str, object]) -> list[str]:
+    return [e["pointer"] for e in rule_errors(UpdateIn.model_validate(update), DEPARTMENTS)]
+
+
+def test_feedback_needs_satisfaction_and_only_feedback_may_carry_it() -> None:
+    assert pointers({"action": "feedback", "actor": "回访员"}) == ["#/satisfaction"]
+    assert pointers({"action": "claim", "actor": "a", "satisfaction": 4}) == ["#/satisfaction"]
+    assert pointers({"action": "feedback", "actor": "回访员", "satisfaction": 4}) == []
+
+
+def test_whistle_needs_a_known_department_and_only_whistle_may_carry_one() -> None:
+    assert pointers({"action": "whistle", "actor": "社区书记"}) == ["#/department"]
+    assert pointers({"action": "whistle", "actor": "书记", "department": "DEP-XX"}) == [
+        "#/department"
+    ]
+    assert pointers({"action": "resolve", "actor": "a", "department": "DEP-SW"}) == ["#/department"]
+    assert pointers({"action": "whistle", "actor": "书记", "department": "区水务局"}) == []
+
+
+def test_unknown_action_and_out_of_range_satisfaction_are_invalid() -> None:
+    with pytest.raises(ValidationError):
+        UpdateIn.model_validate({"action": "close", "actor": "a"})
+    with pytest.raises(ValidationError):
+        UpdateIn.model_validate({"action": "feedback", "actor": "a", "satisfaction": 6})
+
+
+def event_for(update: dict[str, object], key: str = "k-1"):  # type: ignore[no-untyped-def]
+    body = UpdateIn.model_validate(update)
+    cause = update_cause("T1", "grid-patrol", key)
+    return update_event("T1", body, "grid-patrol", cause, "corr-1", DEPARTMENTS, NOW)
+
+
+def test_the_same_key_for_the_same_ticket_is_the_same_event_id() -> None:
+    first = event_for({"action": "claim", "actor": "赖清香"})
+    assert first.id == event_for({"action": "claim", "actor": "赖清香"}).id
+    assert first.id != event_for({"action": "claim", "actor": "赖清香"}, key="k-2").id
+    assert first.type == "dispatch.ticket.claimed"
+    assert first.correlationid == "corr-1" and first.subject == "T1"
+
+
+def test_whistle_names_the_department_by_its_id_and_feedback_keeps_satisfaction() -> None:
+    whistled = event_for({"action": "whistle", "actor": "书记", "department": "区水务局"})
+    assert isinstance(whistled, TicketWhistled) and whistled.data.department == "DEP-SW"
+    rated = event_for({"action": "feedback", "actor": "回访员", "satisfaction": 3})
+    assert isinstance(rated, TicketFeedback) and rated.data.satisfaction == 3
