@@ -16,7 +16,7 @@ from referencing.jsonschema import DRAFT7
 from dispatch.stack import Stack
 from tests.kafka import eventually
 
-SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "open311"
+SCHEMAS = Path(__file__).resolve().parents[1] / "data" / "open311"  # copied from shared/open311
 BASE = "/open311/v2"
 
 
