@@ -65,8 +65,20 @@ class Settings(BaseSettings):
     state_dir: Path = Path(".dispatch-state")
     tick_interval: float = Field(default=1.0, gt=0, description="seconds between clock ticks")
     log_level: str = "INFO"
+    # The notifier (README, "Notifications").
+    text_gateway: str | None = None
+    notify_tries: int = Field(default=5, ge=1)
+    notify_backoff_s: float = Field(default=1.0, ge=0)
+    notify_backoff_max_s: float = Field(default=60.0, ge=0)
+    notify_timeout_s: float = Field(default=10.0, gt=0)
+    notify_rate_per_minute: float = Field(default=10.0, gt=0)
+    notify_rate_burst: int = Field(default=5, ge=1)
+    notify_commit_interval_s: float = Field(default=1.0, gt=0)
+    notify_max_in_flight: int = Field(default=1000, ge=1)
 
-    @field_validator("kafka_bootstrap", "source_keys", "notify_webhook", "webhook_secret")
+    @field_validator(
+        "kafka_bootstrap", "source_keys", "notify_webhook", "webhook_secret", "text_gateway"
+    )
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None

@@ -1,5 +1,13 @@
-"""The notifier's shell: every assignment and escalation reaches the command-center webhook
-(``DISPATCH_NOTIFY_WEBHOOK``) as the CloudEvent itself, and the log as Chinese text."""
+"""The notifier's shell: the people who must act hear about it, once.
+
+Consumes ``dispatch.decisions``; for every assignment and escalation (吹哨 included) it
+notifies the assignee and each copied unit through the channel the grid directory names, and
+the command-center webhook (``DISPATCH_NOTIFY_WEBHOOK``) when set. Deliveries run
+concurrently, one task per notification (``sender.py``); an offset is committed only once every
+notification of that decision and of all before it on the partition is finished, sent or failed
+(``offsets.py``); and what was finished is read back from ``dispatch.notifications`` at
+start-up (``ledger.py``), so neither a restart nor a redelivery sends a notification twice.
+"""
 
 from __future__ import annotations
 
@@ -9,152 +17,183 @@ import logging
 import signal
 import time
 from datetime import datetime
-from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
+from aiokafka.structs import ConsumerRecord
 
 from dispatch.bus import Topics, make_consumer, make_producer, publish, rejected
 from dispatch.schemas import topics
 from dispatch.schemas.codec import EventDecodeError, decode
-from dispatch.schemas.envelope import derive_id
-from dispatch.schemas.events import (
-    NotificationData,
-    NotificationFailed,
-    NotificationFailedData,
-    NotificationSent,
-    Origin,
-    TicketAssigned,
-    TicketEscalated,
-)
-from dispatch.services.notifier.text import CHINA, render
-from dispatch.services.notifier.webhook import WebhookError, post_event
+from dispatch.schemas.events import Origin, TicketAssigned, TicketEscalated
+from dispatch.services.notifier.channels import Channel
+from dispatch.services.notifier.delivery import RetryPolicy
+from dispatch.services.notifier.gateway import TEXT_CHANNELS, TextGatewayChannel
+from dispatch.services.notifier.ledger import Ledger, LedgerFollower
+from dispatch.services.notifier.offsets import Offsets
+from dispatch.services.notifier.outcomes import Raw
+from dispatch.services.notifier.progress import PartitionProgress
+from dispatch.services.notifier.ratelimit import Rate, RateLimiter
+from dispatch.services.notifier.sender import Sender
+from dispatch.services.notifier.text import CHINA
+from dispatch.services.notifier.webhook import WebhookChannel
+from dispatch.services.router.policy import Policy, load_policy
 from dispatch.settings import Settings
 
 log = logging.getLogger(__name__)
 
-NOTIFIER_SOURCE = "/dispatch/notifier"
-TRIES = 4
-BACKOFF_S = 0.5
+
+class NotifierError(RuntimeError):
+    """The notifier cannot go on (e.g. an outcome could not be recorded in Kafka)."""
 
 
 class Notifier:
-    def __init__(self, settings: Settings, bootstrap: str) -> None:
-        self.settings = settings
-        self.bootstrap = bootstrap
-        self.names = Topics(settings.topic_prefix)
+    """Takes decisions in, starts their deliveries, and settles each decision's offset."""
 
-    async def deliver(
-        self, client: httpx.AsyncClient, decision: TicketAssigned | TicketEscalated
-    ) -> tuple[int, str | None]:
-        """POST to the webhook with backoff; (attempts, last error or None)."""
-        url = self.settings.notify_webhook
-        assert url is not None
-        error: str | None = None
-        for attempt in range(1, TRIES + 1):
-            try:
-                await post_event(client, url, decision, self.settings.webhook_secret)
-                return attempt, None
-            except WebhookError as exc:
-                error = str(exc)
-                if attempt < TRIES:
-                    await asyncio.sleep(BACKOFF_S * 2 ** (attempt - 1))
-        return TRIES, error
-
-    async def handle(
+    def __init__(
         self,
-        producer: Any,
-        client: httpx.AsyncClient,
-        decision: TicketAssigned | TicketEscalated,
+        consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
+        names: Topics,
+        sender: Sender,
+        offsets: Offsets,
+        commit_interval_s: float,
     ) -> None:
-        log.info("%s", render(decision))
-        if self.settings.notify_webhook is None:
-            return
+        self.consumer = consumer
+        self.producer = producer
+        self.names = names
+        self.sender = sender
+        self.offsets = offsets
+        self.commit_interval_s = commit_interval_s
+        self.failure: BaseException | None = None
+
+    async def loop(self, stop: asyncio.Event) -> None:
+        next_commit = time.monotonic() + self.commit_interval_s
+        while not stop.is_set():
+            if self.failure is not None:
+                raise NotifierError("cannot record a notification") from self.failure
+            batch = await self.consumer.getmany(timeout_ms=200)
+            await self.offsets.ready(batch)
+            for partition, records in batch.items():
+                if not self.offsets.owns(partition):
+                    continue  # revoked meanwhile: its new owner reads these again
+                for record in records:
+                    await self.take(partition, record)
+            self.offsets.throttle()
+            if time.monotonic() >= next_commit:
+                await self.offsets.commit()
+                next_commit = time.monotonic() + self.commit_interval_s
+
+    async def take(self, partition: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> None:
+        """Start the notifications one decision calls for."""
         started = time.monotonic()
-        attempts, error = await self.deliver(client, decision)
-        latency = (time.monotonic() - started) * 1000
-        common = {
-            "ticket_id": decision.data.ticket_id,
-            "decision_id": decision.id,
-            "decision_type": decision.type,
-            "channel": "webhook",
-            "recipient": "command-center-webhook",
-            "attempts": attempts,
-            "latency_ms": round(latency, 3),
-        }
-        outcome: NotificationSent | NotificationFailed
-        envelope = {
-            "source": NOTIFIER_SOURCE,
-            "time": decision.time,
-            "subject": decision.subject,
-            "causationid": decision.id,
-            "correlationid": decision.correlationid,
-        }
-        if error is None:
-            outcome = NotificationSent(
-                id=derive_id(decision.id, "notified:webhook"),
-                **envelope,
-                data=NotificationData(**common),
-            )
-        else:
-            log.warning(
-                "webhook failed for %s after %d tries: %s", decision.subject, attempts, error
-            )
-            outcome = NotificationFailed(
-                id=derive_id(decision.id, "failed:webhook"),
-                **envelope,
-                data=NotificationFailedData(**common, error=error),
-            )
-        await publish(producer, self.names, outcome)
-
-    async def run(self, stop: asyncio.Event) -> None:
-        consumer = make_consumer(
-            self.bootstrap,
-            self.names(topics.DECISIONS),
-            group=f"{self.settings.topic_prefix}dispatch-notifier",
-        )
-        producer = make_producer(self.bootstrap)
-        await producer.start()
-        await consumer.start()
+        raw = Raw(record.value or b"", record.key, record.topic, record.partition, record.offset)
+        progress = self.offsets.begin(partition, raw.offset)
         try:
-            async with httpx.AsyncClient(timeout=5.0) as client:
-                while not stop.is_set():
-                    batch = await consumer.getmany(timeout_ms=500, max_records=500)
-                    for records in batch.values():
-                        for record in records:
-                            await self._one(producer, client, record)
-                    if batch:
-                        await consumer.commit()
-        finally:
-            await consumer.stop()
-            await producer.stop()
-
-    async def _one(self, producer: Any, client: httpx.AsyncClient, record: Any) -> None:
-        try:
-            event = decode(record.value)
+            event = decode(raw.value)
         except EventDecodeError as err:
-            origin = Origin(
-                transport="kafka",
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                service="notifier",
-            )
-            when = datetime.fromtimestamp(record.timestamp / 1000, CHINA)
-            letter = rejected(record.value, record.key, err.reason, err.errors, origin, when)
-            log.warning("dead-lettered an undecodable decision: %s", err.reason)
-            await publish(producer, self.names, letter)
+            await self.dead_letter(raw, err, record.timestamp)
+            progress.finish(raw.offset)
             return
+        tasks = []
         if isinstance(event, TicketAssigned | TicketEscalated):
-            await self.handle(producer, client, event)
+            tasks = self.sender.notify(event, raw, started)
+        if not tasks:  # classified, closed, or nothing left to send
+            progress.finish(raw.offset)
+            return
+        settle = asyncio.create_task(self.settle(progress, raw.offset, tasks))
+        self.offsets.settling_on(partition, settle)
+
+    async def settle(
+        self, progress: PartitionProgress, offset: int, tasks: list[asyncio.Task[None]]
+    ) -> None:
+        """The decision is finished once each of its notifications is sent or failed."""
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if not errors:
+            progress.finish(offset)
+            return
+        broken = [e for e in errors if not isinstance(e, asyncio.CancelledError)]
+        if broken and self.failure is None:
+            self.failure = broken[0]  # stops the loop: the process exits and is restarted
+
+    async def dead_letter(self, raw: Raw, err: EventDecodeError, timestamp: int) -> None:
+        origin = Origin(
+            transport="kafka",
+            topic=raw.topic,
+            partition=raw.partition,
+            offset=raw.offset,
+            service="notifier",
+        )
+        when = datetime.fromtimestamp(timestamp / 1000, CHINA)
+        letter = rejected(raw.value, raw.key, err.reason, err.errors, origin, when)
+        log.warning("dead-lettered an undecodable decision: %s", err.reason)
+        await publish(self.producer, self.names, letter)
+
+
+def channels(settings: Settings, client: httpx.AsyncClient) -> dict[str, Channel]:
+    secret = settings.webhook_secret
+    found: dict[str, Channel] = {"webhook": WebhookChannel(client, secret)}
+    if settings.text_gateway:
+        text = TextGatewayChannel(client, settings.text_gateway, secret)
+        found.update(dict.fromkeys(TEXT_CHANNELS, text))
+    else:
+        log.warning("DISPATCH_TEXT_GATEWAY is unset: SMS and WeCom texts go to this log only")
+    return found
+
+
+async def serve(settings: Settings, bootstrap: str, policy: Policy, stop: asyncio.Event) -> None:
+    """The composition root: build every client, rebuild the ledger, then consume until stop."""
+    s = settings
+    names = Topics(s.topic_prefix)
+    ledger = Ledger()
+    producer = make_producer(bootstrap)
+    follower = LedgerFollower(bootstrap, names(topics.NOTIFICATIONS), ledger)
+    consumer = make_consumer(bootstrap, group=f"{s.topic_prefix}dispatch-notifier")
+    timeout = httpx.Timeout(s.notify_timeout_s)
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
+    async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
+        sender = Sender(
+            policy,
+            s.notify_webhook,
+            channels(s, client),
+            producer,
+            names,
+            ledger,
+            RetryPolicy(s.notify_tries, s.notify_backoff_s, s.notify_backoff_max_s),
+            RateLimiter(Rate(s.notify_rate_per_minute, s.notify_rate_burst)),
+        )
+        offsets = Offsets(consumer, follower, s.notify_max_in_flight, s.notify_timeout_s)
+        notifier = Notifier(consumer, producer, names, sender, offsets, s.notify_commit_interval_s)
+        try:
+            await producer.start()
+            await follower.start()
+            took = await follower.sync()
+            log.info("ledger rebuilt: %d notifications finished, read in %.2fs", len(ledger), took)
+            await consumer.start()
+            consumer.subscribe([names(topics.DECISIONS)], listener=offsets)
+            await notifier.loop(stop)
+        finally:
+            await sender.cancel_all()  # unfinished decisions stay uncommitted: redelivered
+            await offsets.drain()
+            with contextlib.suppress(KafkaError):
+                await offsets.commit()
+            await consumer.stop()
+            await follower.stop()
+            await producer.stop()
 
 
 def run(settings: Settings, bootstrap: str) -> None:
+    policy = load_policy(settings.policy, settings.sla_scale)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request: too chatty
+
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
-        await Notifier(settings, bootstrap).run(stop)
+        await serve(settings, bootstrap, policy, stop)
 
     asyncio.run(main())
