@@ -40,6 +40,7 @@ def parser() -> argparse.ArgumentParser:
         "notifier": "the notifier alone",
         "console": "the operator console alone",
         "broker": "the embedded broker alone; prints its bootstrap address",
+        "bench": "the benchmark suite: throughput and latency beside their ceilings, as JSON",
     }
     for name, text in helps.items():
         cmd = sub.add_parser(name, help=text, description=text)
@@ -52,6 +53,9 @@ def parser() -> argparse.ArgumentParser:
                 default=180.0,
                 help="seconds to wait for every request to be assigned",
             )
+        if name == "bench":
+            cmd.add_argument("--quick", action="store_true", help="smaller runs (about a minute)")
+            cmd.add_argument("--out", default="bench-out/results.json", help="the JSON file")
     return top
 
 
@@ -162,7 +166,16 @@ def cmd_notifier(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dispatch.bench.run import run
+
+    return run(settings, quick=args.quick, out=Path(args.out))
+
+
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "bench": cmd_bench,
     "up": cmd_up,
     "demo": cmd_demo,
     "broker": cmd_broker,

@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     partitions: int = Field(default=6, ge=1)
     replication_factor: int = Field(default=1, ge=1)
     state_dir: Path = Path(".dispatch-state")
-    tick_interval: float = Field(default=1.0, gt=0, description="seconds between clock ticks")
+    tick_interval: float = Field(default=0.5, gt=0, description="seconds between clock ticks")
     log_level: str = "INFO"
     # The notifier (README, "Notifications").
     text_gateway: str | None = None

@@ -27,6 +27,7 @@ from dispatch.services.router.clock import DeadlineIndex, partition_of
 from dispatch.services.router.clock import tick as clock_tick
 from dispatch.services.router.core import TransitionError, UnknownTicketError, step
 from dispatch.services.router.escalation import next_check
+from dispatch.services.router.faust_kafka import App as FaustApp
 from dispatch.services.router.policy import Policy
 from dispatch.services.router.registry import PolicyRegistry
 from dispatch.services.router.state import Ticket, place_holder, refuse
@@ -44,7 +45,7 @@ def faust_broker_url(bootstrap: str) -> str:
 
 
 def faust_app(settings: Settings, bootstrap: str) -> faust.App:
-    return faust.App(
+    return FaustApp(
         f"{settings.topic_prefix}dispatch-router",
         broker=faust_broker_url(bootstrap),
         store="memory://",

@@ -1,0 +1,1 @@
+"""``dispatch bench``: throughput and latency beside their ceilings, measured in the same run."""

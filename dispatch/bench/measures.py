@@ -1,0 +1,264 @@
+"""The measurements. Each one starts what it measures as real processes on the same broker."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import orjson
+
+from dispatch.bench.kafka import (
+    BenchError,
+    Watcher,
+    create_topics,
+    percentiles,
+    produce_all,
+    rate,
+)
+from dispatch.bench.workload import bodies, encoded, requests
+from dispatch.bus import Topics, ensure_topics, make_consumer, make_producer
+from dispatch.schemas import topics
+from dispatch.schemas.codec import decode
+from dispatch.schemas.events import TicketAssigned
+from dispatch.services.intake.models import CHINA
+from dispatch.services.router.core import TransitionError, step
+from dispatch.services.router.policy import Policy
+from dispatch.services.router.state import Ticket
+from dispatch.settings import Settings
+from dispatch.stack import Stack
+
+ASSIGNED = b'"dispatch.ticket.assigned"'
+ESCALATED = b'"dispatch.ticket.escalated"'
+
+
+def isolated(settings: Settings, **changes: Any) -> Settings:
+    """The same settings under a topic prefix of this measurement's own."""
+    prefix = f"{settings.topic_prefix}bench{uuid.uuid4().hex[:8]}."
+    return settings.model_copy(update={"topic_prefix": prefix, **changes})
+
+
+async def passthrough(bootstrap: str, records: list[tuple[bytes, bytes]], partitions: int) -> float:
+    """The ceiling: raw aiokafka consume → produce of the same records on the same broker."""
+    run = uuid.uuid4().hex[:8]
+    source, sink = f"bench.{run}.in", f"bench.{run}.out"
+    await create_topics(bootstrap, [source, sink], partitions)
+    await produce_all(bootstrap, source, records)
+    watcher = Watcher(bootstrap, sink, keep=lambda value: True)
+    await watcher.start()
+    consumer = make_consumer(bootstrap, source, group=f"bench-{run}")
+    producer = make_producer(bootstrap)
+    await consumer.start()
+    await producer.start()
+    try:
+        forwarded = 0
+        while forwarded < len(records):
+            batch = await consumer.getmany(timeout_ms=200, max_records=2000)
+            sends = [
+                await producer.send(sink, r.value, key=r.key, headers=list(r.headers))
+                for part in batch.values()
+                for r in part
+            ]
+            await asyncio.gather(*sends)
+            forwarded += len(sends)
+            if sends:
+                await consumer.commit()
+        seen = await watcher.wait_for(len(records), timeout=120)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+        await watcher.stop()
+    return rate(len(records), seen.kafka_ms)
+
+
+async def router_drain(
+    settings: Settings, bootstrap: str, records: list[tuple[bytes, bytes]]
+) -> float:
+    """A backlog queued while the router is down; then the router starts: first → last
+    assignment."""
+    names = Topics(settings.topic_prefix)
+    await ensure_topics(bootstrap, settings.topic_prefix, settings.partitions, 1)
+    await produce_all(bootstrap, names(topics.REQUESTS), records)
+    watcher = Watcher(bootstrap, names(topics.DECISIONS), keep=lambda v: ASSIGNED in v)
+    await watcher.start()
+    stack = Stack(settings, services=("router",))
+    try:
+        await asyncio.to_thread(stack.start)
+        seen = await watcher.wait_for(len(records), timeout=600, alive=stack.check_alive)
+    finally:
+        await watcher.stop()
+        await asyncio.to_thread(stack.stop)
+    return rate(len(records), seen.kafka_ms)
+
+
+async def replay(bootstrap: str, settings: Settings, policy: Policy, count: int) -> float:
+    """Auditor's speed: read the recorded requests back and re-decide them with the core."""
+    names = Topics(settings.topic_prefix)
+    consumer = make_consumer(
+        bootstrap, names(topics.REQUESTS), group=None, max_partition_fetch_bytes=8 * 1024 * 1024
+    )
+    await consumer.start()
+    tickets: dict[str, Ticket] = {}
+    places: dict[str, str] = {}
+    done = 0
+    started = time.perf_counter()
+    try:
+        while done < count:
+            batch = await consumer.getmany(timeout_ms=500, max_records=10_000)
+            for part in batch.values():
+                for record in part:
+                    event = decode(record.value)
+                    try:
+                        after, _ = step(tickets.get(event.subject), event, policy, places)
+                    except TransitionError:
+                        continue
+                    if after is not None:
+                        tickets[after.ticket_id] = after
+                    done += 1
+    finally:
+        await consumer.stop()
+    return round(done / (time.perf_counter() - started), 1)
+
+
+async def intake(
+    settings: Settings, policy: Policy, count: int, concurrency: int = 32
+) -> dict[str, float | None]:
+    """Requests per second through POST /v1/requests, and through :batch when it exists."""
+    stack = Stack(settings, services=("intake",))
+    key = settings.keys_by_source()["hotline-12345"]
+    headers = {"Authorization": f"Bearer {key}"}
+    await asyncio.to_thread(stack.start)
+    try:
+        limits = httpx.Limits(max_connections=concurrency)
+        async with httpx.AsyncClient(base_url=stack.intake_url, timeout=30, limits=limits) as http:
+            single = bodies(policy, count, f"single-{uuid.uuid4().hex[:6]}")
+            queue: asyncio.Queue[dict[str, object]] = asyncio.Queue()
+            for body in single:
+                queue.put_nowait(body)
+
+            async def worker() -> None:
+                while not queue.empty():
+                    body = queue.get_nowait()
+                    response = await http.post("/v1/requests", json=body, headers=headers)
+                    if response.status_code not in (200, 202):
+                        raise BenchError(f"intake answered {response.status_code}")
+
+            started = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            single_rate = count / (time.perf_counter() - started)
+            batch_rate = await _batch(http, headers, bodies(policy, count, "batch"))
+    finally:
+        await asyncio.to_thread(stack.stop)
+    return {"single": round(single_rate, 1), "batch": round(batch_rate, 1) if batch_rate else None}
+
+
+async def _batch(
+    http: httpx.AsyncClient,
+    headers: dict[str, str],
+    items: list[dict[str, object]],
+    size: int = 100,
+) -> float | None:
+    started = time.perf_counter()
+    for at in range(0, len(items), size):
+        response = await http.post(
+            "/v1/requests:batch", json={"requests": items[at : at + size]}, headers=headers
+        )
+        if response.status_code == 404 and at == 0:
+            return None  # no batch route in this build
+        if response.status_code >= 300 and response.status_code != 207:
+            raise BenchError(f"batch answered {response.status_code}: {response.text[:200]}")
+    return len(items) / (time.perf_counter() - started)
+
+
+async def e2e_latency(
+    settings: Settings, policy: Policy, per_second: float, seconds: float
+) -> dict[str, float]:
+    """HTTP accept → assignment consumed, at a steady rate."""
+    names = Topics(settings.topic_prefix)
+    stack = Stack(settings, services=("intake", "router"))
+    await asyncio.to_thread(stack.start)
+    watcher = Watcher(stack.bootstrap, names(topics.DECISIONS), keep=lambda v: ASSIGNED in v)
+    await watcher.start()
+    key = settings.keys_by_source()["hotline-12345"]
+    headers = {"Authorization": f"Bearer {key}"}
+    accepted: dict[bytes, float] = {}
+    try:
+        async with httpx.AsyncClient(base_url=stack.intake_url, timeout=30) as http:
+            warm = bodies(policy, 1, f"warm-{uuid.uuid4().hex[:6]}")[0]
+            await http.post("/v1/requests", json=warm, headers=headers)
+            await watcher.wait_for(1, timeout=120, alive=stack.check_alive)  # router joined
+            count = int(per_second * seconds)
+            load = bodies(policy, count + 1, f"e2e-{uuid.uuid4().hex[:6]}")[1:]
+
+            async def send(body: dict[str, object]) -> None:
+                response = await http.post("/v1/requests", json=body, headers=headers)
+                accepted[response.json()["ticket_id"].encode()] = time.time()
+
+            started = time.perf_counter()
+            sends = []
+            for i, body in enumerate(load):
+                await asyncio.sleep(max(0.0, started + i / per_second - time.perf_counter()))
+                sends.append(asyncio.create_task(send(body)))
+            await asyncio.gather(*sends)
+            seen = await watcher.wait_for(count + 1, timeout=120, alive=stack.check_alive)
+    finally:
+        await watcher.stop()
+        await asyncio.to_thread(stack.stop)
+    latencies = [(seen.arrived[k] - t) * 1000 for k, t in accepted.items() if k in seen.arrived]
+    return percentiles(latencies)
+
+
+async def escalation_lateness(
+    settings: Settings, policy: Policy, bootstrap: str, count: int, claim_in: float, spread: float
+) -> dict[str, Any]:
+    """``count`` open tickets whose claim deadlines fall over ``spread`` seconds: how late is
+    each escalation, from its deadline to the moment an observer consumes it?"""
+    scale = claim_in / 7200  # the local tier's claim limit is 2 hours
+    settings = settings.model_copy(update={"sla_scale": scale})
+    scaled = policy.model_copy(update={"sla_scale": scale})
+    names = Topics(settings.topic_prefix)
+    await ensure_topics(bootstrap, settings.topic_prefix, settings.partitions, 1)
+    start = datetime.now(CHINA) + timedelta(seconds=5)
+    events = requests(policy, count, start, timedelta(seconds=spread), tag="late")
+    claim_by: dict[str, datetime] = {}
+    places: dict[str, str] = {}
+    for event in events:  # the deadlines the router will set, from the same pure core
+        ticket, decided = step(None, event, scaled, places)
+        if ticket is not None and ticket.place is not None:
+            places.setdefault(ticket.place, ticket.ticket_id)
+        for decision in decided:
+            if isinstance(decision, TicketAssigned) and decision.data.level != "district":
+                claim_by[event.subject] = decision.data.claim_by
+    await produce_all(bootstrap, names(topics.REQUESTS), encoded(events))
+    watcher = Watcher(
+        bootstrap, names(topics.DECISIONS), keep=lambda v: ESCALATED in v, keep_values=True
+    )
+    await watcher.start()
+    stack = Stack(settings, services=("router",))
+    try:
+        await asyncio.to_thread(stack.start)
+        seen = await watcher.wait_for(
+            len(claim_by), timeout=3 * claim_in + spread + 300, alive=stack.check_alive
+        )
+    finally:
+        await watcher.stop()
+        await asyncio.to_thread(stack.stop)
+    consumed, logical = [], []
+    for value in seen.values:
+        event = orjson.loads(value)
+        if event["subject"] not in claim_by or event["data"]["reason"] != "claim_overdue":
+            continue
+        deadline = claim_by[event["subject"]]
+        arrived = seen.arrived.get(event["subject"].encode())
+        if arrived is not None:
+            consumed.append((arrived - deadline.timestamp()) * 1000)
+        logical.append((datetime.fromisoformat(event["time"]) - deadline).total_seconds() * 1000)
+    return {
+        "tickets": count,
+        "escalations": len(consumed),
+        "consumed": percentiles(consumed),
+        "logical": percentiles(logical),
+    }

@@ -1,0 +1,179 @@
+"""Run the suite, print a table, write the JSON (CONTRACT.md, "Benchmarks")."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from dispatch.bench import measures
+from dispatch.bench.workload import encoded, requests
+from dispatch.broker import EmbeddedBroker
+from dispatch.services.router.policy import Policy, load_policy
+from dispatch.settings import Settings
+
+FULL: dict[str, Any] = {
+    "drain": 20_000,
+    "intake": 2_000,
+    "e2e_seconds": 30.0,
+    "late": 10_000,
+    "claim_in": 60.0,
+    "spread": 20.0,
+}
+QUICK: dict[str, Any] = {
+    "drain": 2_000,
+    "intake": 300,
+    "e2e_seconds": 8.0,
+    "late": 1_000,
+    "claim_in": 20.0,
+    "spread": 5.0,
+}
+LABELLED = Path("tests/data/labelled_requests.yaml")
+HELDOUT = Path("tests/data/heldout_requests.yaml")
+
+
+def accuracy(policy: Policy, path: Path) -> dict[str, Any] | None:
+    """Tier accuracy and emergency recall on a labelled set (present in a source checkout)."""
+    import yaml
+
+    from dispatch.services.router.rules import Facts, classify
+
+    if not path.exists():
+        return None
+    items = yaml.safe_load(path.read_text(encoding="utf-8"))["requests"]
+    right = urgent = caught = 0
+    for item in items:
+        got = classify(
+            Facts(
+                item["text"],
+                urgent=bool(item.get("urgent")),
+                households_affected=item.get("households_affected"),
+            ),
+            policy,
+        )
+        right += got.tier == item["tier"]
+        urgent += bool(item["emergency"])
+        caught += bool(item["emergency"]) and got.emergency
+    return {
+        "requests": len(items),
+        "tier_accuracy": round(right / len(items), 4),
+        "emergency_recall": round(caught / urgent, 4) if urgent else None,
+    }
+
+
+async def suite(settings: Settings, bootstrap: str, broker: str, quick: bool) -> dict[str, Any]:
+    size = QUICK if quick else FULL
+    policy = load_policy(settings.policy)
+    base = settings.model_copy(update={"kafka_bootstrap": bootstrap, "log_level": "WARNING"})
+    records = encoded(requests(policy, size["drain"], tag="drain"))
+    value_bytes = sum(len(v) for _, v in records) // len(records)
+
+    drained = measures.isolated(base)
+    router = await measures.router_drain(drained, bootstrap, records)
+    ceiling = await measures.passthrough(bootstrap, records, base.partitions)
+    replay = await measures.replay(bootstrap, drained, policy, len(records))
+    intake = await measures.intake(measures.isolated(base), policy, size["intake"])
+    e2e = await measures.e2e_latency(measures.isolated(base), policy, 50.0, size["e2e_seconds"])
+    late = await measures.escalation_lateness(
+        measures.isolated(base), policy, bootstrap, size["late"], size["claim_in"], size["spread"]
+    )
+    return {
+        "broker": broker,
+        "quick": quick,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": __import__("os").cpu_count(),
+        },
+        "partitions": base.partitions,
+        "policy": policy.version,
+        "messages": {"count": len(records), "value_bytes": value_bytes},
+        "router_events_per_s": router,
+        "passthrough_events_per_s": ceiling,
+        "router_to_passthrough": round(router / ceiling, 3) if ceiling else None,
+        "replay_events_per_s": replay,
+        "intake_requests_per_s": intake["single"],
+        "intake_batch_requests_per_s": intake["batch"],
+        "e2e_latency_ms": e2e | {"rate_per_s": 50.0, "seconds": size["e2e_seconds"]},
+        "escalation_lateness_ms": late["consumed"]
+        | {
+            "tickets": late["tickets"],
+            "escalations": late["escalations"],
+            "tick_interval_s": base.tick_interval,
+            "logical": late["logical"],
+        },
+        "classification": {
+            "labelled": accuracy(policy, LABELLED),
+            "heldout": accuracy(policy, HELDOUT),
+        },
+    }
+
+
+def table(result: dict[str, Any]) -> Table:
+    out = Table(
+        title=f"dispatch bench on {result['broker']} ({'quick' if result['quick'] else 'full'})"
+    )
+    out.add_column("measure")
+    out.add_column("value", justify="right")
+    out.add_column("beside")
+    e2e, late = result["e2e_latency_ms"], result["escalation_lateness_ms"]
+    rows = [
+        (
+            "router drain, events/s",
+            result["router_events_per_s"],
+            f"pass-through {result['passthrough_events_per_s']}/s, "
+            f"ratio {result['router_to_passthrough']}",
+        ),
+        ("replay (core re-decides), events/s", result["replay_events_per_s"], ""),
+        (
+            "intake, requests/s",
+            result["intake_requests_per_s"],
+            f"batch {result['intake_batch_requests_per_s']}/s",
+        ),
+        (
+            "e2e latency p50/p95/p99 ms",
+            f"{e2e['p50']}/{e2e['p95']}/{e2e['p99']}",
+            "HTTP accept → assignment consumed, 50 req/s",
+        ),
+        (
+            "escalation lateness p99 ms",
+            late["p99"],
+            f"{late['escalations']} of {late['tickets']} tickets, tick {late['tick_interval_s']}s",
+        ),
+    ]
+    for name, value, beside in rows:
+        out.add_row(name, str(value), beside)
+    for name, figures in result["classification"].items():
+        if figures:
+            out.add_row(
+                f"classification ({name})",
+                f"{figures['tier_accuracy']:.1%}",
+                f"emergency recall {figures['emergency_recall']}",
+            )
+    return out
+
+
+def run(settings: Settings, quick: bool, out: Path) -> int:
+    broker: EmbeddedBroker | None = None
+    if settings.kafka_bootstrap:
+        bootstrap, name = settings.kafka_bootstrap, f"external ({settings.kafka_bootstrap})"
+    else:
+        broker = EmbeddedBroker()
+        bootstrap, name = broker.start(), "tansu 0.6.0 (embedded, in memory)"
+    try:
+        result = asyncio.run(suite(settings, bootstrap, name, quick))
+    finally:
+        if broker is not None:
+            broker.stop()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    Console().print(table(result))
+    print(f"wrote {out}")
+    return 0

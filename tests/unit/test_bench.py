@@ -1,0 +1,42 @@
+"""The benchmark's arithmetic and workload (its speed is measured by `dispatch bench`, never
+asserted by a test)."""
+
+from __future__ import annotations
+
+from dispatch.bench.kafka import percentiles, rate
+from dispatch.bench.workload import requests
+from dispatch.services.router.core import step
+from dispatch.services.router.policy import load_policy
+from dispatch.services.router.state import place_holder
+
+
+def test_rate_counts_events_between_the_first_and_the_last_record() -> None:
+    assert rate(1000, [10_000, 10_500, 12_000]) == 500.0
+
+
+def test_percentiles_pick_the_ranked_values() -> None:
+    figures = percentiles([float(v) for v in range(1, 101)])
+    assert (figures["p50"], figures["p99"], figures["max"]) == (51.0, 100.0, 100.0)
+
+
+def test_the_workload_has_no_repeat_reports_so_every_request_is_assigned() -> None:
+    policy = load_policy(None)
+    places: dict[str, str] = {}
+    merged = 0
+    for event in requests(policy, 3000, tag="t"):
+        ticket, _ = step(None, event, policy, places)
+        assert ticket is not None
+        merged += ticket.merged_into is not None
+        if ticket.place is not None:
+            holder = place_holder(ticket, places.get(ticket.place))
+            if holder is not None:
+                places[ticket.place] = holder
+    assert merged == 0
+
+
+def test_the_workload_stays_below_the_district_so_every_ticket_can_escalate() -> None:
+    policy = load_policy(None)
+    for event in requests(policy, 500, tag="t"):
+        _, out = step(None, event, policy, {})
+        assigned = [d for d in out if d.type == "dispatch.ticket.assigned"]
+        assert assigned and assigned[0].data.level != "district"  # type: ignore[attr-defined]
