@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
 
@@ -88,6 +89,25 @@ def create_app(settings: Settings, bootstrap: str) -> FastAPI:
     @app.get("/api/kpis")
     async def kpis() -> dict[str, Any]:
         return board.kpis.as_json()
+
+    @app.get("/api/watch")
+    async def watching(limit: int = 50) -> dict[str, Any]:
+        """Open tickets overdue or due within the hour, soonest deadline first."""
+        found = board.kpis.watching(datetime.now(UTC), timedelta(hours=1))
+        return {
+            state: [
+                {
+                    "ticket_id": t.ticket_id,
+                    "summary": t.summary,
+                    "assignee": t.assignee,
+                    "level": t.level,
+                    "status": t.status,
+                    "deadline": t.deadline().isoformat(),
+                }
+                for t in tickets[:limit]
+            ]
+            for state, tickets in found.items()
+        }
 
     @app.get("/api/stream")
     async def stream() -> StreamingResponse:

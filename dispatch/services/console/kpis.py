@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dispatch.schemas.envelope import CloudEvent
@@ -13,10 +14,29 @@ from dispatch.schemas.events import (
     NotificationSent,
     RequestReceived,
     TicketAssigned,
+    TicketClaimed,
     TicketClassified,
     TicketClosed,
     TicketEscalated,
+    TicketResolved,
 )
+from dispatch.services.router.deadlines import watch
+
+
+@dataclass
+class Open:
+    """What the console needs of an open ticket: whose move it is, and by when."""
+
+    ticket_id: str
+    summary: str
+    assignee: str
+    level: str
+    status: str  # assigned (must claim) or claimed (must resolve)
+    claim_by: datetime
+    resolve_by: datetime
+
+    def deadline(self) -> datetime:
+        return self.claim_by if self.status == "assigned" else self.resolve_by
 
 
 @dataclass
@@ -35,6 +55,7 @@ class Kpis:
     by_source: Counter[str] = field(default_factory=Counter)
     satisfaction: list[int] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
+    open: dict[str, Open] = field(default_factory=dict)
 
     def fold(self, event: CloudEvent) -> bool:
         """Count ``event`` once (redeliveries are recognised by id); True when it counted."""
@@ -49,9 +70,30 @@ class Kpis:
             self.emergencies += int(event.data.emergency)
         elif isinstance(event, TicketAssigned):
             self.assigned += 1
+            self._track(
+                event.data.ticket_id,
+                event.data.summary,
+                event.data.assignee.name,
+                event.data.level,
+                event.data.claim_by,
+                event.data.resolve_by,
+            )
         elif isinstance(event, TicketEscalated):
             self.escalated += 1
+            self._track(
+                event.data.ticket_id,
+                event.data.summary,
+                event.data.assignee.name,
+                event.data.to_level,
+                event.data.claim_by,
+                event.data.resolve_by,
+            )
+        elif isinstance(event, TicketClaimed) and event.subject in self.open:
+            self.open[event.subject].status = "claimed"
+        elif isinstance(event, TicketResolved):
+            self.open.pop(event.subject, None)
         elif isinstance(event, TicketClosed):
+            self.open.pop(event.subject, None)
             if event.data.outcome == "merged":
                 self.merged += 1
                 return True
@@ -67,9 +109,39 @@ class Kpis:
             self.rejected_inputs += 1
         return True
 
-    def as_json(self) -> dict[str, Any]:
+    def _track(
+        self,
+        ticket_id: str,
+        summary: str,
+        assignee: str,
+        level: str,
+        claim_by: datetime,
+        resolve_by: datetime,
+    ) -> None:
+        self.open[ticket_id] = Open(
+            ticket_id, summary, assignee, level, "assigned", claim_by, resolve_by
+        )
+
+    def watching(self, now: datetime, warn_before: timedelta) -> dict[str, list[Open]]:
+        """Open tickets that are overdue or due within ``warn_before``, soonest first."""
+        out: dict[str, list[Open]] = {"overdue": [], "due_soon": []}
+        for ticket in self.open.values():
+            state = watch(ticket.deadline(), now, warn_before)
+            if state in out:
+                out[state].append(ticket)
+        for tickets in out.values():
+            tickets.sort(key=Open.deadline)
+        return out
+
+    def as_json(
+        self, now: datetime | None = None, warn_before: timedelta = timedelta(hours=1)
+    ) -> dict[str, Any]:
         satisfied = sum(1 for s in self.satisfaction if s >= 4)
+        watched = self.watching(now or datetime.now(UTC), warn_before)
         return {
+            "open": len(self.open),
+            "overdue": len(watched["overdue"]),
+            "due_soon": len(watched["due_soon"]),
             "received": self.received,
             "assigned": self.assigned,
             "escalated": self.escalated,
