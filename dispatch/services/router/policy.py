@@ -22,6 +22,7 @@ from dispatch.schemas.events import Level, Resolution, Tier
 
 if TYPE_CHECKING:
     from dispatch.services.router.locate import Directory
+    from dispatch.services.router.rules import Words
 
 TIER_ORDER: dict[str, int] = {"local": 0, "consultation": 0, "department": 1, "city": 2}
 
@@ -104,19 +105,87 @@ class Category(Frozen):
     weight: float = 1.0
 
 
+class Pattern(Frozen):
+    """Life-safety by co-occurrence: a word of every group, close together in one sentence.
+
+    A person word and a critical-state word (老人 + 倒地), a gas and a leak (煤气 + 漏): each
+    alone is everyday, together they report a danger.
+    """
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    description: str = ""
+    groups: tuple[tuple[str, ...], ...] = Field(min_length=1)
+    within: int = Field(
+        default=24, ge=1, description="characters from the start of the first word to the last"
+    )
+    ordered: bool = Field(
+        default=False, description="the groups' words must stand in the groups' order"
+    )
+    acute: bool = Field(
+        default=False,
+        description="reports a state seen now: an inquiry does not defuse it (a past time, a "
+        "resolution or a hypothetical clause still does)",
+    )
+
+    @cached_property
+    def search_order(self) -> tuple[int, ...]:
+        """The groups, fewest words first: the likeliest to be absent, so searched first."""
+        return tuple(sorted(range(len(self.groups)), key=lambda i: len(self.groups[i])))
+
+
 class Lexicon(Frozen):
-    """Words that change a classification; ``exclude`` phrases are removed before matching."""
+    """Words that change a classification; ``exclude`` phrases are removed before matching.
+
+    Life-safety signals are ``emergency`` words (a kind of danger: 着火, 中风), ``acute`` words
+    (a danger seen now: 叫不醒, 救命) and ``patterns``. A signal is defused when the nearest time
+    word before it is ``past`` (昨天, 去年), when a ``resolved`` phrase follows it in its sentence
+    (已扑灭, 送到医院了), and, unless acute, when its clause is ``hypothetical`` (万一, 隐患,
+    经常) or the request is an ``inquiry`` (申请, 想问) with no ``urgency`` word (快来, 马上).
+    A ``live`` time word (现在, 正在) nearest before a signal keeps it live.
+    """
 
     emergency: tuple[str, ...] = ()
+    acute: tuple[str, ...] = Field(default=(), description="life-safety words that report now")
+    patterns: tuple[Pattern, ...] = ()
     dispute: tuple[str, ...] = ()
     exclude: tuple[str, ...] = Field(
         default=(), description="negated phrases such as 无人受伤, removed before matching"
+    )
+    live: tuple[str, ...] = Field(default=(), description="time words of now: 现在 正在 刚才")
+    past: tuple[str, ...] = Field(default=(), description="time words of the past: 昨天 去年")
+    resolved: tuple[str, ...] = Field(default=(), description="the danger is over: 已扑灭")
+    hypothetical: tuple[str, ...] = Field(
+        default=(), description="in a signal's clause, it is not happening: 万一 隐患 差点 经常"
+    )
+    inquiry: tuple[str, ...] = Field(
+        default=(), description="anywhere, the caller asks about a service: 申请 想问 补贴"
+    )
+    urgency: tuple[str, ...] = Field(
+        default=(), description="the caller asks for help now: 快来 马上 救命 (overrides inquiry)"
+    )
+    related_share: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="a category other than the best counts as involved (its department joins "
+        "the ticket, departments_at_least counts it) when its score is at least this share of "
+        "the best score (0 counts every category with a keyword)",
+    )
+    related_min: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="and at least this score: one incidental two-character word (报警, 电线) "
+        "does not bring in a department",
     )
 
 
 class When(Frozen):
     keywords_any: tuple[str, ...] = ()
-    lexicon: Literal["emergency", "dispute"] | None = None
+    lexicon: Literal["emergency", "dispute"] | None = Field(
+        default=None,
+        description="emergency: a live life-safety signal (words and patterns, not defused); "
+        "dispute: a dispute word",
+    )
     households_at_least: int | None = None
     departments_at_least: int | None = None
     urgent: bool | None = None
@@ -264,6 +333,13 @@ class Policy(Frozen):
     @cached_property
     def department_by_id(self) -> dict[str, Department]:
         return {d.id: d for d in self.departments}
+
+    @cached_property
+    def words(self) -> Words:
+        """The lexicon indexed for classification, built once per policy."""
+        from dispatch.services.router.rules import Words
+
+        return Words.of(self)
 
     @cached_property
     def directory(self) -> Directory:
