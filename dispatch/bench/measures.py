@@ -230,7 +230,11 @@ async def escalation_lateness(
         if ticket is not None and ticket.place is not None:
             places.setdefault(ticket.place, ticket.ticket_id)
         for decision in decided:
-            if isinstance(decision, TicketAssigned) and decision.data.level != "district":
+            # every ticket whose assignee has someone above (all but the command center's)
+            if (
+                isinstance(decision, TicketAssigned)
+                and decision.data.assignee.kind != "command_center"
+            ):
                 claim_by[event.subject] = decision.data.claim_by
     await produce_all(bootstrap, names(topics.REQUESTS), encoded(events))
     watcher = Watcher(
