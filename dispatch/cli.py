@@ -56,7 +56,33 @@ def parser() -> argparse.ArgumentParser:
         if name == "bench":
             cmd.add_argument("--quick", action="store_true", help="smaller runs (about a minute)")
             cmd.add_argument("--out", default="bench-out/results.json", help="the JSON file")
+    _watch_parser(sub)
     return top
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text}")
+    return value
+
+
+def _watch_parser(sub: Any) -> None:
+    """``dispatch watch [--once] [--refresh SECONDS]``."""
+    text = (
+        "live terminal view of the streams for operators (needs DISPATCH_KAFKA_BOOTSTRAP or "
+        "--bootstrap: the address `dispatch up` prints)"
+    )
+    watch = sub.add_parser("watch", help=text, description=text)
+    _common(watch)
+    watch.add_argument(
+        "--once",
+        action="store_true",
+        help="print one snapshot of the topics as they are now, then exit (for scripts)",
+    )
+    watch.add_argument(
+        "--refresh", type=_seconds, default=0.25, metavar="SECONDS", help="redraw interval"
+    )
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -174,6 +200,25 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     return run(settings, quick=args.quick, out=Path(args.out))
 
 
+def cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
+    from dispatch.services.console.reader import WatchError
+    from dispatch.services.console.watch import run_watch
+
+    if not settings.kafka_bootstrap:
+        print(
+            "dispatch watch: no Kafka to watch: set DISPATCH_KAFKA_BOOTSTRAP or pass --bootstrap "
+            "HOST:PORT; `dispatch up` (and `dispatch broker`) print the embedded broker's "
+            "address on their `bootstrap` line: pass that",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        return run_watch(settings.kafka_bootstrap, settings.topic_prefix, args.once, args.refresh)
+    except WatchError as exc:
+        print(f"dispatch watch: {exc}", file=sys.stderr)
+        return 1
+
+
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "bench": cmd_bench,
     "up": cmd_up,
@@ -183,6 +228,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "router": cmd_router,
     "notifier": cmd_notifier,
     "console": cmd_console,
+    "watch": cmd_watch,
 }
 
 

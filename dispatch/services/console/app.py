@@ -52,14 +52,18 @@ async def follow(board: Board, bootstrap: str, names: Topics) -> None:
     try:
         while True:
             batch = await consumer.getmany(timeout_ms=500, max_records=2000)
+            events = []
             for records in batch.values():
                 for record in records:
                     try:
-                        event = decode(record.value)
+                        events.append(decode(record.value))
                     except EventDecodeError:
                         continue  # the console only reads; producers dead-letter bad input
-                    if board.kpis.fold(event) and event.TOPIC == topics.DECISIONS:
-                        board.publish(orjson.dumps(to_dict(event)))
+            # Topics are fetched unevenly: a claim can come before its assignment. Fold in
+            # event-time order (the order the router decided in, for one ticket).
+            for event in sorted(events, key=lambda e: e.time):
+                if board.kpis.fold(event) and event.TOPIC == topics.DECISIONS:
+                    board.publish(orjson.dumps(to_dict(event)))
     finally:
         await consumer.stop()
 

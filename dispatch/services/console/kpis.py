@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +20,10 @@ from dispatch.schemas.events import (
     TicketEscalated,
     TicketResolved,
 )
+from dispatch.services.intake.masking import mask_phones
 from dispatch.services.router.deadlines import watch
+
+RECENT = 200  # decisions kept for the live feed
 
 
 @dataclass
@@ -34,9 +37,29 @@ class Open:
     status: str  # assigned (must claim) or claimed (must resolve)
     claim_by: datetime
     resolve_by: datetime
+    tier: str = ""
+    emergency: bool = False
 
     def deadline(self) -> datetime:
         return self.claim_by if self.status == "assigned" else self.resolve_by
+
+
+@dataclass(frozen=True)
+class Decided:
+    """One line of the decision feed: what the router decided for a ticket, and when."""
+
+    time: datetime
+    ticket_id: str
+    kind: str  # assigned, escalated, closed
+    tier: str
+    emergency: bool
+    assignee: str = ""
+    level: str = ""
+    reason: str = ""  # escalated: its reason; closed: resolved or merged
+    claim_by: datetime | None = None
+    resolve_by: datetime | None = None
+    on_time: bool | None = None
+    satisfaction: int | None = None
 
 
 @dataclass
@@ -56,6 +79,8 @@ class Kpis:
     satisfaction: list[int] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
     open: dict[str, Open] = field(default_factory=dict)
+    tiers: dict[str, tuple[str, bool]] = field(default_factory=dict)  # ticket: tier, emergency
+    recent: deque[Decided] = field(default_factory=lambda: deque(maxlen=RECENT))
 
     def fold(self, event: CloudEvent) -> bool:
         """Count ``event`` once (redeliveries are recognised by id); True when it counted."""
@@ -68,32 +93,21 @@ class Kpis:
         elif isinstance(event, TicketClassified):
             self.by_tier[event.data.tier] += 1
             self.emergencies += int(event.data.emergency)
+            self.tiers[event.subject] = (event.data.tier, event.data.emergency)
         elif isinstance(event, TicketAssigned):
             self.assigned += 1
-            self._track(
-                event.data.ticket_id,
-                event.data.summary,
-                event.data.assignee.name,
-                event.data.level,
-                event.data.claim_by,
-                event.data.resolve_by,
-            )
+            self.tiers.setdefault(event.subject, (event.data.tier, False))
+            self._track(event)
         elif isinstance(event, TicketEscalated):
             self.escalated += 1
-            self._track(
-                event.data.ticket_id,
-                event.data.summary,
-                event.data.assignee.name,
-                event.data.to_level,
-                event.data.claim_by,
-                event.data.resolve_by,
-            )
+            self._track(event)
         elif isinstance(event, TicketClaimed) and event.subject in self.open:
             self.open[event.subject].status = "claimed"
         elif isinstance(event, TicketResolved):
             self.open.pop(event.subject, None)
         elif isinstance(event, TicketClosed):
             self.open.pop(event.subject, None)
+            self._note(event)
             if event.data.outcome == "merged":
                 self.merged += 1
                 return True
@@ -109,17 +123,55 @@ class Kpis:
             self.rejected_inputs += 1
         return True
 
-    def _track(
-        self,
-        ticket_id: str,
-        summary: str,
-        assignee: str,
-        level: str,
-        claim_by: datetime,
-        resolve_by: datetime,
-    ) -> None:
-        self.open[ticket_id] = Open(
-            ticket_id, summary, assignee, level, "assigned", claim_by, resolve_by
+    def _track(self, event: TicketAssigned | TicketEscalated) -> None:
+        """The ticket is now someone's to claim: keep it open, and add the line to the feed."""
+        d = event.data
+        if isinstance(event, TicketAssigned):
+            kind, level, reason = "assigned", event.data.level, ""
+        else:
+            kind, level, reason = "escalated", event.data.to_level, event.data.reason
+        tier, emergency = self.tiers.get(d.ticket_id, ("", False))
+        # masked: a resident may have written a number into the description the summary quotes
+        self.open[d.ticket_id] = Open(
+            d.ticket_id,
+            mask_phones(d.summary),
+            d.assignee.name,
+            level,
+            "assigned",
+            d.claim_by,
+            d.resolve_by,
+            tier,
+            emergency,
+        )
+        self.recent.append(
+            Decided(
+                event.time,
+                d.ticket_id,
+                kind,
+                tier,
+                emergency,
+                assignee=d.assignee.name,
+                level=level,
+                reason=reason,
+                claim_by=d.claim_by,
+                resolve_by=d.resolve_by,
+            )
+        )
+
+    def _note(self, event: TicketClosed) -> None:
+        """Add a closure to the feed."""
+        tier, emergency = self.tiers.get(event.subject, ("", False))
+        self.recent.append(
+            Decided(
+                event.time,
+                event.subject,
+                "closed",
+                tier,
+                emergency,
+                reason=event.data.outcome,
+                on_time=event.data.on_time,
+                satisfaction=event.data.satisfaction,
+            )
         )
 
     def watching(self, now: datetime, warn_before: timedelta) -> dict[str, list[Open]]:
