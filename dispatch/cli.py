@@ -56,8 +56,32 @@ def parser() -> argparse.ArgumentParser:
         if name == "bench":
             cmd.add_argument("--quick", action="store_true", help="smaller runs (about a minute)")
             cmd.add_argument("--out", default="bench-out/results.json", help="the JSON file")
+    _audit_parser(sub)
     _watch_parser(sub)
     return top
+
+
+def _audit_parser(sub: Any) -> None:
+    """``dispatch audit replay [--verify] [--until ISO-TIME] [--out DIR]``."""
+    text = "the auditor's replay of the event history"
+    audit = sub.add_parser("audit", help=text, description=text)
+    actions = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    text = (
+        "read every topic from the beginning; write each ticket's timeline, deadline "
+        "compliance and a report (needs DISPATCH_KAFKA_BOOTSTRAP or --bootstrap)"
+    )
+    replay = actions.add_parser("replay", help=text, description=text)
+    _common(replay)
+    replay.add_argument(
+        "--verify",
+        action="store_true",
+        help="re-run the router's decisions over the recorded inputs and policy versions; "
+        "exit 1 when any recorded decision does not follow",
+    )
+    replay.add_argument(
+        "--until", metavar="ISO-TIME", help="ignore events after this time (no offset: +08:00)"
+    )
+    replay.add_argument("--out", default="audit-out", metavar="DIR", help="output directory")
 
 
 def _seconds(text: str) -> float:
@@ -200,6 +224,14 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     return run(settings, quick=args.quick, out=Path(args.out))
 
 
+def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dispatch.services.audit.app import replay
+
+    return replay(settings, check=args.verify, until=args.until, out=Path(args.out))
+
+
 def cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
     from dispatch.services.console.reader import WatchError
     from dispatch.services.console.watch import run_watch
@@ -228,6 +260,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "router": cmd_router,
     "notifier": cmd_notifier,
     "console": cmd_console,
+    "audit": cmd_audit,
     "watch": cmd_watch,
 }
 
