@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -157,3 +158,32 @@ async def test_a_repeat_report_joins_the_open_ticket_and_raises_it_a_level(stack
     [raised] = await decisions_until(stack, "dispatch.ticket.escalated", first)
     assert raised["data"]["reason"] == "repeat_report"
     assert (raised["data"]["from_level"], raised["data"]["to_level"]) == ("microgrid", "areagrid")
+
+
+async def test_a_refused_update_that_overtook_its_request_is_dead_lettered_as_itself(
+    stack: Stack,
+) -> None:
+    external_id = f"overtake-refused-{uuid.uuid4().hex[:6]}"
+    event = received_event(
+        RequestIn(external_id=external_id, description="洋坊新村5号楼下水道堵塞"),
+        "grid-patrol",
+        datetime.now(CHINA),
+    )
+    ticket = event.subject
+    early = update(ticket, TicketResolved)  # 办结 before 签收: refused once the request is in
+    await send(stack, early)
+    await produce(
+        stack.bootstrap,
+        f"{stack.settings.topic_prefix}dispatch.requests",
+        encode(event),
+        key=ticket.encode(),
+        headers=HEADERS,
+    )
+    records = await read_until(
+        stack.bootstrap,
+        f"{stack.settings.topic_prefix}dispatch.deadletter",
+        lambda rs: bool(with_type(rs, "dispatch.input.rejected", ticket)),
+    )
+    letter = orjson.loads(with_type(records, "dispatch.input.rejected", ticket)[0].value)
+    assert orjson.loads(base64.b64decode(letter["data"]["original"]))["id"] == early.id
+    assert letter["data"]["origin"]["topic"].endswith("dispatch.updates")

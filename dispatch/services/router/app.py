@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -136,7 +137,7 @@ class RouterShell:
         try:
             after, decisions = step(ticket, event, policy, PlaceIndex(self.places))
         except UnknownTicketError:
-            self.park(key, message.value)
+            self.park(key, message)
             return
         except TransitionError as err:
             if ticket is not None:
@@ -212,11 +213,16 @@ class RouterShell:
         else:
             self.places[key] = new.encode()
 
-    def park(self, key: bytes, value: bytes) -> None:
+    def park(self, key: bytes, message: Any) -> None:
+        """Hold an update until its request arrives, with where it came from: if it is
+        refused then, its dead letter carries its own bytes and coordinates."""
         held = orjson.loads(self.pending.get(key) or b"[]")
-        text = value.decode()
-        if text not in held:
-            held.append(text)
+        entry = Parked.of(message).as_json()
+        if all(
+            item.get("offset") != entry["offset"] or item.get("topic") != entry["topic"]
+            for item in held
+        ):
+            held.append(entry)
             self.pending[key] = orjson.dumps(held)
         log.info("holding an update for %s until its request arrives", key.decode())
 
@@ -225,9 +231,9 @@ class RouterShell:
         if not held:
             return
         del self.pending[key]
-        for text in orjson.loads(held):
-            event = decode(text.encode())
-            await self.process(event, message)
+        for item in orjson.loads(held):
+            parked = Parked.from_json(item)
+            await self.process(decode(parked.value), parked)
 
     async def dead_letter(self, message: Any, reason: str, errors: list[str]) -> None:
         origin = Origin(
@@ -244,6 +250,51 @@ class RouterShell:
         )
         await self.outputs[topics.DEADLETTER].send(
             key=letter.subject.encode(), value=encode(letter), headers=HEADERS
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Parked:
+    """An input held in the ``pending`` table, with the coordinates of its record."""
+
+    value: bytes
+    key: bytes | None
+    topic: str
+    partition: int
+    offset: int
+    timestamp: float | None
+
+    @classmethod
+    def of(cls, message: Any) -> Parked:
+        return cls(
+            message.value,
+            message.key,
+            message.topic,
+            message.partition,
+            message.offset,
+            message.timestamp,
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "value": self.value.decode(),
+            "key": self.key.decode() if self.key else None,
+            "topic": self.topic,
+            "partition": self.partition,
+            "offset": self.offset,
+            "timestamp": self.timestamp,
+        }
+
+    @classmethod
+    def from_json(cls, item: dict[str, Any]) -> Parked:
+        key = item.get("key")
+        return cls(
+            item["value"].encode(),
+            key.encode() if key else None,
+            item["topic"],
+            item["partition"],
+            item["offset"],
+            item.get("timestamp"),
         )
 
 
