@@ -33,6 +33,7 @@ from dispatch.stack import Stack
 
 ASSIGNED = b'"dispatch.ticket.assigned"'
 ESCALATED = b'"dispatch.ticket.escalated"'
+FIRST_CLAIM_OVERDUE = (b'"reason":"claim_overdue"', b'"attempt":2')
 
 
 def isolated(settings: Settings, **changes: Any) -> Settings:
@@ -237,8 +238,14 @@ async def escalation_lateness(
             ):
                 claim_by[event.subject] = decision.data.claim_by
     await produce_all(bootstrap, names(topics.REQUESTS), encoded(events))
+    # only each ticket's first escalation for its claim (attempt 2): waiting counts exactly those
     watcher = Watcher(
-        bootstrap, names(topics.DECISIONS), keep=lambda v: ESCALATED in v, keep_values=True
+        bootstrap,
+        names(topics.DECISIONS),
+        keep=lambda v: (
+            ESCALATED in v and FIRST_CLAIM_OVERDUE[0] in v and FIRST_CLAIM_OVERDUE[1] in v
+        ),
+        keep_values=True,
     )
     await watcher.start()
     stack = Stack(settings, services=("router",))
@@ -253,7 +260,13 @@ async def escalation_lateness(
     consumed, logical = [], []
     for value in seen.values:
         event = orjson.loads(value)
-        if event["subject"] not in claim_by or event["data"]["reason"] != "claim_overdue":
+        # the first escalation of each ticket (attempt 2), measured against the first claim_by;
+        # a later one runs against the deadline that escalation set
+        if (
+            event["subject"] not in claim_by
+            or event["data"]["reason"] != "claim_overdue"
+            or event["data"]["attempt"] != 2
+        ):
             continue
         deadline = claim_by[event["subject"]]
         arrived = seen.arrived.get(event["subject"].encode())
