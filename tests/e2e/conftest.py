@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -50,9 +51,22 @@ def alive(pids: set[int]) -> set[int]:
 
 
 def wait_gone(pids: set[int], timeout: float = 20.0) -> set[int]:
+    """Wait until every process has exited (a pidfd turns readable then), or the deadline."""
     deadline = time.monotonic() + timeout
-    while alive(pids) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    fds: list[int] = []
+    for pid in alive(pids):
+        try:
+            fds.append(os.pidfd_open(pid))
+        except ProcessLookupError:
+            continue
+    try:
+        waiting = list(fds)
+        while waiting and (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select(waiting, [], [], left)
+            waiting = [fd for fd in waiting if fd not in ready]
+    finally:
+        for fd in fds:
+            os.close(fd)
     return alive(pids)
 
 

@@ -126,6 +126,18 @@ def on_a_terminal(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[bytes]
         os.close(master)
 
 
+async def readable(fd: int, within: float) -> None:
+    """Return once ``fd`` has something to read, or after ``within`` seconds."""
+    loop = asyncio.get_running_loop()
+    ready = asyncio.Event()
+    loop.add_reader(fd, ready.set)
+    try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ready.wait(), within)
+    finally:
+        loop.remove_reader(fd)
+
+
 async def read_until_seen(process: subprocess.Popen[bytes], fd: int, wanted: bytes) -> bytes:
     """What the terminal showed, once ``wanted`` is among it (or the process ended)."""
     seen = b""
@@ -135,7 +147,7 @@ async def read_until_seen(process: subprocess.Popen[bytes], fd: int, wanted: byt
                 seen += os.read(fd, 65536)
             except BlockingIOError:
                 assert process.poll() is None, seen.decode(errors="replace")[-2000:]
-                await asyncio.sleep(0.05)
+                await readable(fd, within=1.0)
     return seen
 
 
@@ -149,7 +161,7 @@ async def drain_until_exit(process: subprocess.Popen[bytes], fd: int, timeout: f
             except BlockingIOError:
                 if process.poll() is not None:
                     return seen
-                await asyncio.sleep(0.05)
+                await readable(fd, within=1.0)
                 continue
             except OSError:  # EIO: the process ended and its side of the terminal is closed
                 process.wait()
