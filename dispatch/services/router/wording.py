@@ -38,6 +38,8 @@ def outermost(spans: list[Span]) -> list[Span]:
     ``spans`` is kept. A sweep by start (longest first): a span is inside another exactly when
     a span of another extent seen before it reaches as far.
     """
+    if len(spans) < 2:
+        return list(spans)
     kept: set[tuple[int, int]] = set()
     reach = pending = -1
     extent: tuple[int, int] | None = None
