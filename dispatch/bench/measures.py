@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 import uuid
 from datetime import datetime, timedelta
@@ -11,6 +13,7 @@ from typing import Any
 import httpx
 import orjson
 
+from dispatch.bench import faust_floor as faust_floor_module
 from dispatch.bench.kafka import (
     BenchError,
     Watcher,
@@ -20,6 +23,7 @@ from dispatch.bench.kafka import (
     rate,
 )
 from dispatch.bench.workload import bodies, encoded, requests
+from dispatch.broker import die_with_parent
 from dispatch.bus import Topics, ensure_topics, make_consumer, make_producer
 from dispatch.schemas import topics
 from dispatch.schemas.codec import decode
@@ -29,7 +33,7 @@ from dispatch.services.router.core import TransitionError, step
 from dispatch.services.router.policy import Policy
 from dispatch.services.router.state import Ticket
 from dispatch.settings import Settings
-from dispatch.stack import Stack
+from dispatch.stack import Stack, child_env
 
 ASSIGNED = b'"dispatch.ticket.assigned"'
 ESCALATED = b'"dispatch.ticket.escalated"'
@@ -72,6 +76,52 @@ async def passthrough(bootstrap: str, records: list[tuple[bytes, bytes]], partit
         await consumer.stop()
         await producer.stop()
         await watcher.stop()
+    return rate(len(records), seen.kafka_ms)
+
+
+async def faust_floor(
+    settings: Settings, bootstrap: str, records: list[tuple[bytes, bytes]]
+) -> float:
+    """The router's Faust app without the core (``dispatch.bench.faust_floor``): the same
+    backlog, the same table writes and sends per event; first → last output."""
+    names = Topics(settings.topic_prefix)
+    source, sink = names("floor.in"), names("floor.out")
+    await create_topics(bootstrap, [source, sink], settings.partitions)
+    await produce_all(bootstrap, source, records)
+    watcher = Watcher(bootstrap, sink, keep=lambda value: True)
+    await watcher.start()
+    log_dir = settings.state_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with (log_dir / "faust_floor.log").open("ab") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "dispatch.bench.faust_floor",
+            source,
+            sink,
+            env=child_env(settings, bootstrap),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
+        )
+
+        def alive() -> None:
+            if process.returncode is not None:
+                raise BenchError(f"faust floor exited with {process.returncode}; see {log.name}")
+
+        try:
+            expected = len(records) * faust_floor_module.SENDS_PER_EVENT
+            seen = await watcher.wait_for(expected, timeout=600, alive=alive)
+        finally:
+            await watcher.stop()
+            if process.returncode is None:
+                process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 15)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
     return rate(len(records), seen.kafka_ms)
 
 

@@ -76,6 +76,7 @@ async def suite(settings: Settings, bootstrap: str, broker: str, quick: bool) ->
 
     drained = measures.isolated(base)
     router = await measures.router_drain(drained, bootstrap, records)
+    floor = await measures.faust_floor(measures.isolated(base), bootstrap, records)
     ceiling = await measures.passthrough(bootstrap, records, base.partitions)
     replay = await measures.replay(bootstrap, drained, policy, len(records))
     intake = await measures.intake(measures.isolated(base), policy, size["intake"])
@@ -98,6 +99,9 @@ async def suite(settings: Settings, bootstrap: str, broker: str, quick: bool) ->
         "router_events_per_s": router,
         "passthrough_events_per_s": ceiling,
         "router_to_passthrough": round(router / ceiling, 3) if ceiling else None,
+        "faust_floor_events_per_s": floor,
+        "faust_floor_to_passthrough": round(floor / ceiling, 3) if ceiling else None,
+        "router_to_faust_floor": round(router / floor, 3) if floor else None,
         "replay_events_per_s": replay,
         "intake_requests_per_s": intake["single"],
         "intake_batch_requests_per_s": intake["batch"],
@@ -130,6 +134,12 @@ def table(result: dict[str, Any]) -> Table:
             result["router_events_per_s"],
             f"pass-through {result['passthrough_events_per_s']}/s, "
             f"ratio {result['router_to_passthrough']}",
+        ),
+        (
+            "Faust floor (no core), events/s",
+            result["faust_floor_events_per_s"],
+            f"ratio {result['faust_floor_to_passthrough']} of pass-through; "
+            f"router at {result['router_to_faust_floor']} of it",
         ),
         ("replay (core re-decides), events/s", result["replay_events_per_s"], ""),
         (

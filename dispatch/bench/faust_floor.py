@@ -1,0 +1,52 @@
+"""The Faust floor: the router's Faust app with the core taken out.
+
+The same app settings and transport as the router, the same state writes per request (a
+ticket in a changelogged table, a place in the global table) and the same two sends (the
+classification and the assignment), but nothing decoded, classified or modelled: what Faust
+itself costs per event on this broker, measured in the same run as the router and the raw
+pass-through. ``python -m dispatch.bench.faust_floor SOURCE SINK``, with the settings in
+``DISPATCH_*`` as for every service.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import faust
+
+from dispatch.schemas.codec import HEADERS
+from dispatch.services.router.app import RAW, faust_app, serve
+from dispatch.settings import Settings
+
+SENDS_PER_EVENT = 2
+
+
+def build(settings: Settings, bootstrap: str, source: str, sink: str) -> faust.App:
+    app = faust_app(settings, bootstrap)
+    parts = settings.partitions
+    tickets = app.Table("tickets", default=None, partitions=parts, **RAW)
+    places = app.GlobalTable("places", default=None, partitions=parts, **RAW)
+
+    async def forward(stream: Any) -> None:
+        async for record in stream.events():
+            message = record.message
+            tickets[message.key] = message.value
+            places[message.key] = message.key
+            for _ in range(SENDS_PER_EVENT):
+                await app.producer.send(sink, message.key, message.value, None, None, HEADERS)
+
+    app.agent(app.topic(source, **RAW), name="forward")(forward)
+    return app
+
+
+def main(argv: list[str]) -> None:
+    source, sink = argv
+    settings = Settings()
+    if not settings.kafka_bootstrap:
+        raise SystemExit("faust_floor: set DISPATCH_KAFKA_BOOTSTRAP")
+    serve(build(settings, settings.kafka_bootstrap, source, sink), settings)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
