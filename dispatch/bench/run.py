@@ -75,9 +75,14 @@ async def suite(settings: Settings, bootstrap: str, broker: str, quick: bool) ->
     value_bytes = sum(len(v) for _, v in records) // len(records)
 
     drained = measures.isolated(base)
+    # The ceiling varies from run to run on a shared 2-core machine (the broker competes for
+    # the same cores): measured before, between and after, the best of them is the ceiling.
+    passes = [await measures.passthrough(bootstrap, records, base.partitions)]
     router = await measures.router_drain(drained, bootstrap, records)
+    passes.append(await measures.passthrough(bootstrap, records, base.partitions))
     floor = await measures.faust_floor(measures.isolated(base), bootstrap, records)
-    ceiling = await measures.passthrough(bootstrap, records, base.partitions)
+    passes.append(await measures.passthrough(bootstrap, records, base.partitions))
+    ceiling = max(passes)
     replay = await measures.replay(bootstrap, drained, policy, len(records))
     intake = await measures.intake(measures.isolated(base), policy, size["intake"])
     e2e = await measures.e2e_latency(measures.isolated(base), policy, 50.0, size["e2e_seconds"])
@@ -98,6 +103,7 @@ async def suite(settings: Settings, bootstrap: str, broker: str, quick: bool) ->
         "messages": {"count": len(records), "value_bytes": value_bytes},
         "router_events_per_s": router,
         "passthrough_events_per_s": ceiling,
+        "passthrough_runs": passes,
         "router_to_passthrough": round(router / ceiling, 3) if ceiling else None,
         "faust_floor_events_per_s": floor,
         "faust_floor_to_passthrough": round(floor / ceiling, 3) if ceiling else None,
