@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from itertools import permutations
 
 from dispatch.schemas.envelope import derive_id
 from dispatch.schemas.events import TicketClaimed, TicketResolved, UpdateData
 from dispatch.services.console.kpis import Kpis
 from dispatch.services.intake.models import RequestIn, received_event
+from dispatch.services.router.clock import tick
 from dispatch.services.router.core import step
 from dispatch.services.router.policy import load_policy
 from tests.conftest import SMALL_POLICY
@@ -58,3 +60,68 @@ def test_a_redelivered_event_is_counted_once() -> None:
     assert kpis.fold(event) is True
     assert kpis.fold(event) is False
     assert kpis.as_json()["received"] == 1
+
+
+def _update(kind: type, ticket_id: str, at: datetime):  # type: ignore[no-untyped-def,type-arg]
+    return kind(
+        id=derive_id(kind.__name__, at.isoformat()),
+        source="/x",
+        time=at,
+        subject=ticket_id,
+        causationid="k",
+        correlationid="k",
+        data=UpdateData(ticket_id=ticket_id, actor="赖清香"),
+    )
+
+
+def _statuses(events: list) -> dict[str, str]:  # type: ignore[type-arg]
+    kpis = Kpis()
+    for event in events:
+        kpis.fold(event)
+    return {ticket_id: ticket.status for ticket_id, ticket in kpis.open.items()}
+
+
+def _interleavings(decisions: list, updates: list):  # type: ignore[no-untyped-def,type-arg]
+    """Every order a reader of two topics may fold them in: each topic keeps its own order."""
+    for order in permutations(decisions + updates):
+        if [e for e in order if e in decisions] == decisions and [
+            e for e in order if e in updates
+        ] == updates:
+            yield list(order)
+
+
+def test_a_claim_or_resolution_read_before_its_assignment_still_counts() -> None:
+    policy = load_policy(SMALL_POLICY)
+    event = received_event(
+        RequestIn(external_id="K-3", description="城北新村南区7幢楼梯灯不亮"), "grid-patrol", T0
+    )
+    ticket, decisions = step(None, event, policy)
+    assert ticket is not None
+    claimed = _update(TicketClaimed, ticket.ticket_id, T0 + timedelta(minutes=10))
+    resolved = _update(TicketResolved, ticket.ticket_id, T0 + timedelta(minutes=20))
+    for updates, expected in (
+        ([], {ticket.ticket_id: "assigned"}),
+        ([claimed], {ticket.ticket_id: "claimed"}),
+        ([claimed, resolved], {}),
+    ):
+        orders = list(_interleavings(decisions, updates))
+        assert len(orders) > 1 or not updates
+        for order in orders:
+            assert _statuses(order) == expected, [e.type for e in order]
+
+
+def test_a_claim_from_before_an_escalation_does_not_claim_for_the_new_assignee() -> None:
+    policy = load_policy(SMALL_POLICY)
+    event = received_event(
+        RequestIn(external_id="K-4", description="城北新村南区7幢楼梯灯不亮"), "grid-patrol", T0
+    )
+    ticket, decisions = step(None, event, policy)
+    assert ticket is not None
+    claimed = _update(TicketClaimed, ticket.ticket_id, T0 + timedelta(minutes=10))
+    ticket, _ = step(ticket, claimed, policy)
+    assert ticket is not None and ticket.resolve_by is not None
+    ticket, escalated = step(ticket, tick(0, ticket.resolve_by + timedelta(minutes=1)), policy)
+    assert [d.type for d in escalated] == ["dispatch.ticket.escalated"]
+    for order in _interleavings(decisions + escalated, [claimed]):
+        # the claim answered the first assignment: the one it was escalated to must claim anew
+        assert _statuses(order) == {ticket.ticket_id: "assigned"}, [e.type for e in order]

@@ -39,6 +39,7 @@ class Open:
     resolve_by: datetime
     tier: str = ""
     emergency: bool = False
+    since: datetime | None = None  # when it became this assignee's (the decision's time)
 
     def deadline(self) -> datetime:
         return self.claim_by if self.status == "assigned" else self.resolve_by
@@ -80,6 +81,10 @@ class Kpis:
     seen: set[str] = field(default_factory=set)
     open: dict[str, Open] = field(default_factory=dict)
     tiers: dict[str, tuple[str, bool]] = field(default_factory=dict)  # ticket: tier, emergency
+    # ticket: the time and kind of its handler's latest move (claimed, resolved). Updates and
+    # decisions are different topics, read in whatever order the fetches bring them: a claim
+    # folded before the assignment it answers must still count once that assignment arrives.
+    moves: dict[str, tuple[datetime, str]] = field(default_factory=dict)
     recent: deque[Decided] = field(default_factory=lambda: deque(maxlen=RECENT))
 
     def fold(self, event: CloudEvent) -> bool:
@@ -101,10 +106,9 @@ class Kpis:
         elif isinstance(event, TicketEscalated):
             self.escalated += 1
             self._track(event)
-        elif isinstance(event, TicketClaimed) and event.subject in self.open:
-            self.open[event.subject].status = "claimed"
-        elif isinstance(event, TicketResolved):
-            self.open.pop(event.subject, None)
+        elif isinstance(event, TicketClaimed | TicketResolved):
+            kind = "claimed" if isinstance(event, TicketClaimed) else "resolved"
+            self._move(event.subject, event.time, kind)
         elif isinstance(event, TicketClosed):
             self.open.pop(event.subject, None)
             self._note(event)
@@ -142,7 +146,9 @@ class Kpis:
             d.resolve_by,
             tier,
             emergency,
+            since=event.time,
         )
+        self._settle(d.ticket_id)
         self.recent.append(
             Decided(
                 event.time,
@@ -157,6 +163,23 @@ class Kpis:
                 resolve_by=d.resolve_by,
             )
         )
+
+    def _move(self, ticket_id: str, time: datetime, kind: str) -> None:
+        """A handler claimed or resolved: it answers the assignment made before it."""
+        latest = self.moves.get(ticket_id)
+        if latest is None or latest[0] <= time:
+            self.moves[ticket_id] = (time, kind)
+        self._settle(ticket_id)
+
+    def _settle(self, ticket_id: str) -> None:
+        """Apply the handler's latest move to the open ticket, if it came after the assignment."""
+        ticket, move = self.open.get(ticket_id), self.moves.get(ticket_id)
+        if ticket is None or move is None or (ticket.since and move[0] < ticket.since):
+            return
+        if move[1] == "resolved":
+            del self.open[ticket_id]
+        else:
+            ticket.status = "claimed"
 
     def _note(self, event: TicketClosed) -> None:
         """Add a closure to the feed."""
