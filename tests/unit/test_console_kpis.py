@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from itertools import permutations
 
-from dispatch.schemas.envelope import derive_id
+from dispatch.schemas.envelope import Decision, derive_id
 from dispatch.schemas.events import TicketClaimed, TicketResolved, UpdateData
 from dispatch.services.console.kpis import Kpis
 from dispatch.services.intake.models import RequestIn, received_event
 from dispatch.services.router.clock import tick
 from dispatch.services.router.core import step
-from dispatch.services.router.policy import load_policy
+from dispatch.services.router.policy import Policy, load_policy
+from dispatch.services.router.state import Ticket
 from tests.conftest import SMALL_POLICY
 
 CHINA = timezone(timedelta(hours=8))
@@ -37,20 +38,9 @@ def test_open_tickets_are_watched_until_resolved() -> None:
     [late] = kpis.watching(T0 + timedelta(hours=3), timedelta(hours=1))["overdue"]
     assert late.ticket_id == ticket.ticket_id and "赖清香" in late.assignee
 
-    def update(kind: type, minutes: int):  # type: ignore[no-untyped-def,type-arg]
-        return kind(
-            id=derive_id(kind.__name__, "k"),
-            source="/x",
-            time=T0 + timedelta(minutes=minutes),
-            subject=ticket.ticket_id,
-            causationid="k",
-            correlationid="k",
-            data=UpdateData(ticket_id=ticket.ticket_id, actor="赖清香"),
-        )
-
-    kpis.fold(update(TicketClaimed, 10))
+    kpis.fold(_update(TicketClaimed, ticket.ticket_id, T0 + timedelta(minutes=10)))
     assert kpis.as_json(now=T0 + timedelta(hours=3))["overdue"] == 0  # now due by resolve_by
-    kpis.fold(update(TicketResolved, 20))
+    kpis.fold(_update(TicketResolved, ticket.ticket_id, T0 + timedelta(minutes=20)))
     assert kpis.as_json(now=T0 + timedelta(days=30))["open"] == 0
 
 
@@ -90,13 +80,21 @@ def _interleavings(decisions: list, updates: list):  # type: ignore[no-untyped-d
             yield list(order)
 
 
-def test_a_claim_or_resolution_read_before_its_assignment_still_counts() -> None:
-    policy = load_policy(SMALL_POLICY)
+def _assigned(external_id: str, policy: Policy) -> tuple[Ticket, list[Decision]]:
+    """A stair light out at T0 (Tuesday), as the router assigns it."""
     event = received_event(
-        RequestIn(external_id="K-3", description="城北新村南区7幢楼梯灯不亮"), "grid-patrol", T0
+        RequestIn(external_id=external_id, description="城北新村南区7幢楼梯灯不亮"),
+        "grid-patrol",
+        T0,
     )
     ticket, decisions = step(None, event, policy)
     assert ticket is not None
+    return ticket, decisions
+
+
+def test_a_claim_or_resolution_read_before_its_assignment_still_counts() -> None:
+    policy = load_policy(SMALL_POLICY)
+    ticket, decisions = _assigned("K-3", policy)
     claimed = _update(TicketClaimed, ticket.ticket_id, T0 + timedelta(minutes=10))
     resolved = _update(TicketResolved, ticket.ticket_id, T0 + timedelta(minutes=20))
     for updates, expected in (
@@ -112,11 +110,7 @@ def test_a_claim_or_resolution_read_before_its_assignment_still_counts() -> None
 
 def test_a_claim_from_before_an_escalation_does_not_claim_for_the_new_assignee() -> None:
     policy = load_policy(SMALL_POLICY)
-    event = received_event(
-        RequestIn(external_id="K-4", description="城北新村南区7幢楼梯灯不亮"), "grid-patrol", T0
-    )
-    ticket, decisions = step(None, event, policy)
-    assert ticket is not None
+    ticket, decisions = _assigned("K-4", policy)
     claimed = _update(TicketClaimed, ticket.ticket_id, T0 + timedelta(minutes=10))
     ticket, _ = step(ticket, claimed, policy)
     assert ticket is not None and ticket.resolve_by is not None
