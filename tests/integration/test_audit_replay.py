@@ -19,7 +19,6 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from dispatch.broker import free_port
 from dispatch.bus import ensure_topics
 from dispatch.schemas import topics
 from dispatch.schemas.codec import HEADERS, decode, encode
@@ -27,33 +26,19 @@ from dispatch.schemas.events import Assignee, TicketAssigned
 from dispatch.services.audit.read import read_log
 from dispatch.services.audit.sla import COLUMNS
 from dispatch.services.intake.models import RequestIn, received_event
-from dispatch.settings import Settings
 from dispatch.stack import Stack
 from tests.kafka import produce, read_until, with_type
+from tests.stacks import FAST_SCALE, fast
 
 GRID = {"Authorization": "Bearer demo-grid-patrol"}
-SCALE = 0.0005  # a local ticket's 2-hour claim limit is 3.6 s
+SCALE = FAST_SCALE
 CHINA = timezone(timedelta(hours=8))
 
 
 @pytest.fixture(scope="module")
 def fast_stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    settings = Settings(
-        kafka_bootstrap=kafka_bootstrap,
-        http_port=free_port(),
-        console_port=free_port(),
-        state_dir=tmp_path_factory.mktemp("audit"),
-        partitions=2,
-        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
-        sla_scale=SCALE,
-        tick_interval=0.2,
-    )
-    stack = Stack(settings, services=("intake", "router"))
-    try:
-        stack.start()
-        yield stack
-    finally:
-        stack.stop()
+    with fast(kafka_bootstrap, tmp_path_factory.mktemp("audit")) as started:
+        yield started
 
 
 async def post(client: httpx.AsyncClient, description: str) -> str:

@@ -5,45 +5,28 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import pytest
 
-from dispatch.broker import free_port
 from dispatch.schemas.codec import HEADERS, encode
 from dispatch.schemas.envelope import derive_id, ticket_id_for
 from dispatch.schemas.events import TicketClaimed, TicketRejected, UpdateData
 from dispatch.services.router.clock import partition_of
-from dispatch.settings import Settings
 from dispatch.stack import Stack
 from tests.kafka import produce, read_until, with_type
+from tests.stacks import FAST_SCALE, fast
 
 GRID = {"Authorization": "Bearer demo-grid-patrol"}
-SCALE = 0.0005  # the local tier's 2-hour claim limit becomes 3.6 s
+SCALE = FAST_SCALE
 
 
 @pytest.fixture(scope="module")
 def fast_stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    state: Path = tmp_path_factory.mktemp("fast")
-    settings = Settings(
-        kafka_bootstrap=kafka_bootstrap,
-        http_port=free_port(),
-        console_port=free_port(),
-        state_dir=state,
-        partitions=2,
-        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
-        sla_scale=SCALE,
-        tick_interval=0.2,
-    )
-    stack = Stack(settings, services=("intake", "router"))
-    try:
-        stack.start()
-        yield stack
-    finally:
-        stack.stop()
+    with fast(kafka_bootstrap, tmp_path_factory.mktemp("fast")) as started:
+        yield started
 
 
 async def post(stack: Stack, description: str, external_id: str | None = None) -> str:

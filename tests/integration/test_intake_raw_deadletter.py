@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,12 +12,11 @@ from typing import Any
 import orjson
 import pytest
 
-from dispatch.broker import free_port
 from dispatch.schemas import topics
 from dispatch.schemas.envelope import ticket_id_for
-from dispatch.settings import Settings
 from dispatch.stack import Stack
 from tests.kafka import produce, read_until, with_type
+from tests.stacks import running
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "intake"
 REJECTED = "dispatch.input.rejected"
@@ -26,20 +24,10 @@ REJECTED = "dispatch.input.rejected"
 
 @pytest.fixture(scope="module")
 def intake(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    settings = Settings(
-        kafka_bootstrap=kafka_bootstrap,
-        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
-        http_port=free_port(),
-        console_port=free_port(),
-        state_dir=tmp_path_factory.mktemp("raw"),
-        partitions=1,  # one partition: "later" records are really later
-    )
-    running = Stack(settings, services=("intake",))
-    try:
-        running.start()
-        yield running
-    finally:
-        running.stop()
+    state = tmp_path_factory.mktemp("raw")
+    # one partition: "later" records are really later
+    with running(kafka_bootstrap, state, ("intake",), partitions=1) as started:
+        yield started
 
 
 async def test_bad_records_are_dead_lettered_and_later_good_records_still_processed(

@@ -4,7 +4,6 @@ the real broker, becomes the ``dispatch.request.received`` it describes."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,12 +12,12 @@ import httpx
 import orjson
 import pytest
 
-from dispatch.broker import free_port
 from dispatch.schemas import topics
 from dispatch.schemas.envelope import ticket_id_for
-from dispatch.settings import SOURCES, Settings
+from dispatch.settings import SOURCES
 from dispatch.stack import Stack
 from tests.kafka import produce, read_until, with_type
+from tests.stacks import running
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "intake"
 RECEIVED = "dispatch.request.received"
@@ -26,20 +25,8 @@ RECEIVED = "dispatch.request.received"
 
 @pytest.fixture(scope="module")
 def intake(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    settings = Settings(
-        kafka_bootstrap=kafka_bootstrap,
-        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
-        http_port=free_port(),
-        console_port=free_port(),
-        state_dir=tmp_path_factory.mktemp("intake"),
-        partitions=3,
-    )
-    running = Stack(settings, services=("intake",))
-    try:
-        running.start()
-        yield running
-    finally:
-        running.stop()
+    with running(kafka_bootstrap, tmp_path_factory.mktemp("intake"), ("intake",)) as started:
+        yield started
 
 
 def sample(source: str) -> dict[str, Any]:

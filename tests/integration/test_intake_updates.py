@@ -11,11 +11,10 @@ import httpx
 import orjson
 import pytest
 
-from dispatch.broker import free_port
 from dispatch.schemas import topics
-from dispatch.settings import Settings
 from dispatch.stack import Stack
 from tests.kafka import read_until
+from tests.stacks import running
 
 GRID = {"Authorization": "Bearer demo-grid-patrol"}
 HOTLINE = {"Authorization": "Bearer demo-hotline-12345"}
@@ -24,20 +23,8 @@ PROBLEM = "application/problem+json"
 
 @pytest.fixture(scope="module")
 def intake(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    settings = Settings(
-        kafka_bootstrap=kafka_bootstrap,
-        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
-        http_port=free_port(),
-        console_port=free_port(),
-        state_dir=tmp_path_factory.mktemp("updates"),
-        partitions=3,
-    )
-    running = Stack(settings, services=("intake",))
-    try:
-        running.start()
-        yield running
-    finally:
-        running.stop()
+    with running(kafka_bootstrap, tmp_path_factory.mktemp("updates"), ("intake",)) as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
