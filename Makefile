@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo up test lint typecheck unit schemas clean
+.PHONY: install demo up test lint typecheck imports unit schemas clean
 
 install: $(STAMP)
 
@@ -26,16 +26,19 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy dispatch
+	$(BIN)/mypy dispatch services schemas
 
-test: lint typecheck
+imports: install
+	$(BIN)/lint-imports
+
+test: lint typecheck imports
 	$(BIN)/python -m pytest
 
 unit: install
 	$(BIN)/python -m pytest tests/unit
 
 schemas: install
-	$(BIN)/python -m dispatch.schemas.generate
+	$(BIN)/python -m schemas.generate
 
 clean:
 	rm -rf $(VENV) .dispatch-state .pytest_cache .mypy_cache .ruff_cache

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from dispatch.settings import Settings, SourceKeysError
+from services.common.settings import Settings, SourceKeysError
 
 EXIT_USAGE = 2
 
@@ -127,8 +127,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def cmd_broker(settings: Settings, args: argparse.Namespace) -> int:
     from dispatch.broker import EmbeddedBroker
-    from dispatch.bus import ensure_topics
     from dispatch.stack import wait_for_signal
+    from services.common.bus import ensure_topics
 
     broker = EmbeddedBroker()
     bootstrap = broker.start()
@@ -180,7 +180,7 @@ def _bootstrap(settings: Settings) -> str:
 def cmd_intake(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from dispatch.services.intake.api import create_app
+    from services.intake.api import create_app
 
     app = create_app(settings, _bootstrap(settings))
     uvicorn.run(
@@ -192,7 +192,7 @@ def cmd_intake(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from dispatch.services.console.app import create_app
+    from services.console.app import create_app
 
     app = create_app(settings, _bootstrap(settings))
     uvicorn.run(
@@ -202,15 +202,15 @@ def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_router(settings: Settings, args: argparse.Namespace) -> int:
-    from dispatch.services.router.app import run
-    from dispatch.services.router.policy import load_policy
+    from schemas.policy import load_policy
+    from services.router.app import run
 
     run(settings, _bootstrap(settings), load_policy(settings.policy, settings.sla_scale))
     return 0
 
 
 def cmd_notifier(settings: Settings, args: argparse.Namespace) -> int:
-    from dispatch.services.notifier.app import run
+    from services.notifier.app import run
 
     run(settings, _bootstrap(settings))
     return 0
@@ -227,14 +227,14 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from dispatch.services.audit.app import replay
+    from services.audit.app import replay
 
     return replay(settings, check=args.verify, until=args.until, out=Path(args.out))
 
 
 def cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
-    from dispatch.services.console.reader import WatchError
-    from dispatch.services.console.watch import run_watch
+    from services.console.reader import WatchError
+    from services.console.watch import run_watch
 
     if not settings.kafka_bootstrap:
         print(

@@ -16,21 +16,13 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from dispatch.bus import Topics, make_consumer
-from dispatch.schemas import topics
-from dispatch.schemas.codec import EventDecodeError, decode
-from dispatch.schemas.events import TicketAssigned, TicketClassified
-from dispatch.services.notifier.text import TIER_NAMES
-from dispatch.settings import Settings
 from dispatch.stack import Stack, StackError, wait_for_signal
-
-LEVEL_NAMES = {
-    "microgrid": "微网格",
-    "areagrid": "片区",
-    "community": "社区",
-    "street": "街道",
-    "district": "区",
-}
+from schemas import topics
+from schemas.codec import EventDecodeError, decode
+from schemas.events import TicketAssigned, TicketClassified
+from schemas.words import LEVEL_NAMES, TIER_NAMES
+from services.common.bus import Topics, make_consumer
+from services.common.settings import Settings
 
 
 @dataclass

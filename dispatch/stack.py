@@ -21,8 +21,8 @@ from typing import IO
 import httpx
 
 from dispatch.broker import EmbeddedBroker, die_with_parent, wait_for_port
-from dispatch.bus import ensure_topics
-from dispatch.settings import Settings
+from services.common.bus import ensure_topics
+from services.common.settings import Settings
 
 SERVICES = ("intake", "router", "notifier", "console")
 

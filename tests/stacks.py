@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from dispatch.broker import free_port
-from dispatch.settings import Settings
 from dispatch.stack import SERVICES, Stack
+from services.common.settings import Settings
 
 
 @contextmanager

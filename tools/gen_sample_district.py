@@ -1,4 +1,4 @@
-"""Generate ``dispatch/policy/sample-district.yaml``: the sample district modelled on 沙县区.
+"""Generate ``schemas/policy/sample-district.yaml``: the sample district modelled on 沙县区.
 
 The seeds describe Shaxian's urban grid as "17 communities, 115 area grids, 988 micro-grids"
 under two streets (凤岗街道 north of the 沙溪河, 虬江街道 south of it). This script builds that
@@ -25,7 +25,7 @@ import yaml
 
 SEED = 20230410  # the date of the seeds' Shaxian figures (截至2023年4月10日)
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "dispatch" / "policy" / "sample-district.yaml"
+OUT = ROOT / "schemas" / "policy" / "sample-district.yaml"
 
 TOTAL_COMMUNITIES = 17
 TOTAL_AREAGRIDS = 115
@@ -600,7 +600,7 @@ def parse_categories(table: str) -> list[Flow]:
 # Life safety. A danger is reported by a word (着火, 中风), or by words that together say it (a
 # person + a critical state: 老人 + 倒地; a gas + a leak). Time and framing then tell a live
 # danger from a past, resolved, hypothetical one or from a question about a service; see
-# dispatch.services.router.policy.Lexicon for how each list is read.
+# schemas.policy.Lexicon for how each list is read.
 
 PEOPLE = words("""
     有人 一个人 这个人 那个人 两个人 几个人 老人 老年人 老人家 病人 路人 行人 工人 家人 男人

@@ -15,9 +15,9 @@ from typing import Any
 
 import faust
 
-from dispatch.schemas.codec import HEADERS
-from dispatch.services.router.app import RAW, faust_app, serve
-from dispatch.settings import Settings
+from schemas.codec import HEADERS
+from services.common.settings import Settings
+from services.router.app import RAW, faust_app, serve
 
 SENDS_PER_EVENT = 2
 

@@ -12,8 +12,8 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from dispatch.bus import make_consumer, make_producer
-from dispatch.schemas.codec import HEADERS
+from schemas.codec import HEADERS
+from services.common.bus import make_consumer, make_producer
 
 
 class BenchError(RuntimeError):

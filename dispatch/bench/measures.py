@@ -24,16 +24,16 @@ from dispatch.bench.kafka import (
 )
 from dispatch.bench.workload import bodies, encoded, requests
 from dispatch.broker import die_with_parent
-from dispatch.bus import Topics, ensure_topics, make_consumer, make_producer
-from dispatch.schemas import topics
-from dispatch.schemas.codec import decode
-from dispatch.schemas.events import TicketAssigned
-from dispatch.services.intake.models import CHINA
-from dispatch.services.router.core import TransitionError, step
-from dispatch.services.router.policy import Policy
-from dispatch.services.router.state import Ticket
-from dispatch.settings import Settings
 from dispatch.stack import Stack, child_env
+from schemas import topics
+from schemas.codec import decode
+from schemas.events import TicketAssigned
+from schemas.policy import Policy
+from schemas.words import CHINA
+from services.common.bus import Topics, ensure_topics, make_consumer, make_producer
+from services.common.settings import Settings
+from services.router.kernel.core import TransitionError, step
+from services.router.kernel.state import Ticket
 
 ASSIGNED = b'"dispatch.ticket.assigned"'
 ESCALATED = b'"dispatch.ticket.escalated"'

@@ -15,8 +15,8 @@ from rich.table import Table
 from dispatch.bench import measures
 from dispatch.bench.workload import encoded, requests
 from dispatch.broker import EmbeddedBroker
-from dispatch.services.router.policy import Policy, load_policy
-from dispatch.settings import Settings
+from schemas.policy import Policy, load_policy
+from services.common.settings import Settings
 
 FULL: dict[str, Any] = {
     "drain": 20_000,
@@ -34,15 +34,16 @@ QUICK: dict[str, Any] = {
     "claim_in": 20.0,
     "spread": 5.0,
 }
-LABELLED = Path("tests/data/labelled_requests.yaml")
-HELDOUT = Path("tests/data/heldout_requests.yaml")
+DATA = Path(__file__).parent / "data"
+LABELLED = DATA / "labelled_requests.yaml"
+HELDOUT = DATA / "heldout_requests.yaml"
 
 
 def accuracy(policy: Policy, path: Path) -> dict[str, Any] | None:
     """Tier accuracy and emergency recall on a labelled set (present in a source checkout)."""
     import yaml
 
-    from dispatch.services.router.rules import Facts, classify
+    from services.router.kernel.rules import Facts, classify
 
     if not path.exists():
         return None

@@ -6,10 +6,12 @@ import itertools
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from dispatch.schemas.codec import encode
-from dispatch.schemas.events import Location, RequestReceived
-from dispatch.services.intake.models import CHINA, RequestIn, received_event
-from dispatch.services.router.policy import Policy
+from schemas.codec import encode
+from schemas.events import Location, RequestReceived
+from schemas.policy import Policy
+from schemas.policy.grid import grid_of
+from schemas.words import CHINA
+from services.intake.models import RequestIn, received_event
 
 LOCAL_TEXTS = {
     "corridor_light": "楼道灯坏了,晚上上下楼看不清",
@@ -24,7 +26,7 @@ def places(policy: Policy) -> Iterator[tuple[str, str, str]]:
     Local and department matters only: those escalate when unclaimed (a city matter starts
     at the district command center, with no one above it).
     """
-    micro = [u.id for u in policy.directory.by_id.values() if u.level == "microgrid"]
+    micro = [u.id for u in grid_of(policy).by_id.values() if u.level == "microgrid"]
     texts = [
         (c.code, c.name)
         for c in policy.categories

@@ -18,8 +18,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from dispatch.broker import free_port
-from dispatch.settings import Settings
 from dispatch.stack import Stack
+from services.common.settings import Settings
 
 EXAMPLES = 30
 KEY = {"Authorization": "Bearer demo-hotline-12345"}

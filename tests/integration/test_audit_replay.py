@@ -10,7 +10,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +19,20 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from dispatch.bus import ensure_topics
-from dispatch.schemas import topics
-from dispatch.schemas.codec import HEADERS, decode, encode
-from dispatch.schemas.events import Assignee, TicketAssigned
-from dispatch.services.audit.read import read_log
-from dispatch.services.audit.sla import COLUMNS
-from dispatch.services.intake.models import RequestIn, received_event
 from dispatch.stack import Stack
+from schemas import topics
+from schemas.codec import HEADERS, decode, encode
+from schemas.events import Assignee, TicketAssigned
+from schemas.words import CHINA
+from services.audit.read import read_log
+from services.audit.sla import COLUMNS
+from services.common.bus import ensure_topics
+from services.intake.models import RequestIn, received_event
 from tests.kafka import produce, read_until, with_type
 from tests.stacks import FAST_SCALE, fast
 
 GRID = {"Authorization": "Bearer demo-grid-patrol"}
 SCALE = FAST_SCALE
-CHINA = timezone(timedelta(hours=8))
 
 
 @pytest.fixture(scope="module")

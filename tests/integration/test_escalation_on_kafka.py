@@ -11,11 +11,11 @@ import httpx
 import orjson
 import pytest
 
-from dispatch.schemas.codec import HEADERS, encode
-from dispatch.schemas.envelope import derive_id, ticket_id_for
-from dispatch.schemas.events import TicketClaimed, TicketRejected, UpdateData
-from dispatch.services.router.clock import partition_of
 from dispatch.stack import Stack
+from schemas.codec import HEADERS, encode
+from schemas.envelope import derive_id, ticket_id_for
+from schemas.events import TicketClaimed, TicketRejected, UpdateData
+from services.router.clock import partition_of
 from tests.kafka import produce, read_until, with_type
 from tests.stacks import FAST_SCALE, fast
 

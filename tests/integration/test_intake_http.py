@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from dispatch.broker import EmbeddedBroker, free_port
-from dispatch.settings import Settings
 from dispatch.stack import Stack
+from services.common.settings import Settings
 
 PROBLEM = "application/problem+json"
 HOTLINE = {"Authorization": "Bearer demo-hotline-12345"}

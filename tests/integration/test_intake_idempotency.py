@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from dispatch.broker import free_port
-from dispatch.schemas import topics
-from dispatch.settings import Settings
 from dispatch.stack import Stack
+from schemas import topics
+from services.common.settings import Settings
 from tests.kafka import read_until, with_type
 
 HOTLINE = {"Authorization": "Bearer demo-hotline-12345"}

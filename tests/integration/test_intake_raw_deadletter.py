@@ -12,9 +12,9 @@ from typing import Any
 import orjson
 import pytest
 
-from dispatch.schemas import topics
-from dispatch.schemas.envelope import ticket_id_for
 from dispatch.stack import Stack
+from schemas import topics
+from schemas.envelope import ticket_id_for
 from tests.kafka import produce, read_until, with_type
 from tests.stacks import running
 

@@ -12,10 +12,10 @@ import httpx
 import orjson
 import pytest
 
-from dispatch.schemas import topics
-from dispatch.schemas.envelope import ticket_id_for
-from dispatch.settings import SOURCES
 from dispatch.stack import Stack
+from schemas import topics
+from schemas.envelope import ticket_id_for
+from services.common.settings import SOURCES
 from tests.kafka import produce, read_until, with_type
 from tests.stacks import running
 

@@ -11,8 +11,8 @@ import httpx
 import orjson
 import pytest
 
-from dispatch.schemas import topics
 from dispatch.stack import Stack
+from schemas import topics
 from tests.kafka import read_until
 from tests.stacks import running
 

@@ -12,7 +12,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -22,9 +22,10 @@ import pytest
 import yaml
 
 from dispatch.broker import free_port
-from dispatch.schemas.codec import HEADERS, encode
-from dispatch.schemas.envelope import derive_id
-from dispatch.schemas.events import (
+from dispatch.stack import Stack
+from schemas.codec import HEADERS, encode
+from schemas.envelope import derive_id
+from schemas.events import (
     AssignedData,
     Assignee,
     ClassifiedData,
@@ -34,13 +35,12 @@ from dispatch.schemas.events import (
     TicketEscalated,
     Unit,
 )
-from dispatch.settings import Settings
-from dispatch.stack import Stack
+from schemas.words import CHINA
+from services.common.settings import Settings
 from tests.conftest import SMALL_POLICY
 from tests.kafka import Record, eventually, produce, read_until, with_type
 
 SECRET = "notifier-test-secret"
-CHINA = timezone(timedelta(hours=8))
 TRIES = 4
 
 DEP_CG = Assignee(id="DEP-CG", kind="department", name="区城市管理局")  # → fast webhook

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,22 +14,22 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from dispatch.schemas.codec import HEADERS, encode
-from dispatch.schemas.envelope import derive_id
-from dispatch.schemas.events import (
+from dispatch.stack import Stack
+from schemas.codec import HEADERS, encode
+from schemas.envelope import derive_id
+from schemas.events import (
     AssignedData,
     Assignee,
     EscalatedData,
     TicketAssigned,
     TicketEscalated,
 )
-from dispatch.settings import Settings
-from dispatch.stack import Stack
+from schemas.words import CHINA
+from services.common.settings import Settings
 from tests.conftest import SMALL_POLICY
 from tests.kafka import Record, eventually, produce, read_until, with_type
 from tests.receiver import Receiver, receiver
 
-CHINA = timezone(timedelta(hours=8))
 TICKET = f"T{uuid.uuid4().hex[:13].upper()}"
 STREET = Assignee(id="ST-FG", kind="street", name="凤岗街道·凤岗街道综治中心")
 DEPARTMENT = Assignee(id="DEP-SW", kind="department", name="区水务局")

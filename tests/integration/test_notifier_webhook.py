@@ -13,8 +13,8 @@ import orjson
 import pytest
 
 from dispatch.broker import free_port
-from dispatch.settings import Settings
 from dispatch.stack import Stack
+from services.common.settings import Settings
 from tests.kafka import eventually, read_until, with_type
 from tests.receiver import Receiver, receiver
 

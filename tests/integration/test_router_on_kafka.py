@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 import orjson
 from aiokafka.partitioner import DefaultPartitioner
 
-from dispatch.schemas.codec import HEADERS, encode
-from dispatch.services.intake.models import RequestIn, received_event
 from dispatch.stack import Stack
+from schemas.codec import HEADERS, encode
+from schemas.words import CHINA
+from services.intake.models import RequestIn, received_event
 from tests.kafka import produce, read_until, with_type
-
-CHINA = timezone(timedelta(hours=8))
 
 
 def request_bytes(external_id: str, description: str = "城北新村南区7幢楼梯灯不亮"):  # type: ignore[no-untyped-def]

@@ -4,27 +4,27 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 import httpx
 import orjson
 import pytest
 
-from dispatch.schemas.codec import HEADERS, encode
-from dispatch.schemas.envelope import CloudEvent, derive_id
-from dispatch.schemas.events import (
+from dispatch.stack import Stack
+from schemas.codec import HEADERS, encode
+from schemas.envelope import CloudEvent, derive_id
+from schemas.events import (
     FeedbackData,
     TicketClaimed,
     TicketFeedback,
     TicketResolved,
     UpdateData,
 )
-from dispatch.services.intake.models import RequestIn, received_event
-from dispatch.stack import Stack
+from schemas.words import CHINA
+from services.intake.models import RequestIn, received_event
 from tests.kafka import produce, read_until, with_type
 
-CHINA = timezone(timedelta(hours=8))
 GRID = {"Authorization": "Bearer demo-grid-patrol"}
 
 

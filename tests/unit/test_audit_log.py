@@ -5,13 +5,12 @@ so the audit's unit tests work on logs made by the core itself."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
-from dispatch.bus import rejected
-from dispatch.schemas import topics
-from dispatch.schemas.envelope import CloudEvent, Decision, derive_id
-from dispatch.schemas.events import (
+from schemas import topics
+from schemas.envelope import CloudEvent, Decision, derive_id
+from schemas.events import (
     FeedbackData,
     Origin,
     RequestReceived,
@@ -21,18 +20,20 @@ from dispatch.schemas.events import (
     TicketResolved,
     UpdateData,
 )
-from dispatch.services.audit.log import AuditLog, Logged, Position, Unreadable, build
-from dispatch.services.audit.order import merge, plans, tick_of
-from dispatch.services.intake.models import RequestIn, received_event
-from dispatch.services.router.clock import partition_of, tick
-from dispatch.services.router.core import TransitionError, UnknownTicketError, step
-from dispatch.services.router.escalation import next_check
-from dispatch.services.router.policy import Policy, load_policy
-from dispatch.services.router.registry import published
-from dispatch.services.router.state import Ticket, place_holder, refuse
+from schemas.policy import Policy, load_policy
+from schemas.words import CHINA
+from services.audit.log import AuditLog, Logged, Position, Unreadable, build
+from services.audit.order import merge, plans, tick_of
+from services.common.bus import rejected
+from services.intake.models import RequestIn, received_event
+from services.router.clock import partition_of
+from services.router.kernel.core import TransitionError, UnknownTicketError, step
+from services.router.kernel.escalation import next_check
+from services.router.kernel.state import Ticket, place_holder, refuse
+from services.router.kernel.ticks import tick
+from services.router.registry import published
 from tests.conftest import SMALL_POLICY
 
-CHINA = timezone(timedelta(hours=8))
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=CHINA)
 SCALE = 0.001  # an hour is 3.6 s: a local ticket's claim limit is 7.2 s
 PREFIX = "t-audit."

@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 
-from dispatch.schemas import topics
-from dispatch.schemas.events import TicketClaimed, TicketFeedback, TicketResolved
-from dispatch.services.audit.app import UntilError, parse_until, summary
-from dispatch.services.audit.log import AuditLog, build
-from dispatch.services.audit.policies import policy_book
-from dispatch.services.audit.report import audit
-from dispatch.services.audit.sla import sla_rows
-from dispatch.services.audit.timeline import timelines
-from dispatch.services.intake.models import RequestIn, received_event
+from schemas import topics
+from schemas.events import TicketClaimed, TicketFeedback, TicketResolved
+from services.audit.app import UntilError, parse_until, summary
+from services.audit.log import AuditLog, build
+from services.audit.policies import policy_book
+from services.audit.report import audit
+from services.audit.sla import sla_rows
+from services.audit.timeline import timelines
+from services.intake.models import RequestIn, received_event
 from tests.unit.test_audit_log import CHINA, T0, Recorder, small_policy
 from tests.unit.test_audit_verify import lifecycle
 

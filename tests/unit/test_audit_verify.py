@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dispatch.schemas import topics
-from dispatch.schemas.envelope import Decision, derive_id
-from dispatch.schemas.events import (
+from schemas import topics
+from schemas.envelope import Decision, derive_id
+from schemas.events import (
     Assignee,
     ClosedData,
     TicketClaimed,
@@ -22,12 +22,12 @@ from dispatch.schemas.events import (
     TicketWhistled,
     WhistleData,
 )
-from dispatch.services.audit.divergence import Divergence
-from dispatch.services.audit.log import AuditLog, Logged, Position
-from dispatch.services.audit.policies import policy_book
-from dispatch.services.audit.verify import Verification, verify
-from dispatch.services.intake.models import RequestIn, received_event
-from dispatch.services.router.emit import ROUTER_SOURCE
+from services.audit.divergence import Divergence
+from services.audit.log import AuditLog, Logged, Position
+from services.audit.policies import policy_book
+from services.audit.verify import Verification, verify
+from services.intake.models import RequestIn, received_event
+from services.router.kernel.emit import ROUTER_SOURCE
 from tests.unit.test_audit_log import (
     PREFIX,
     T0,

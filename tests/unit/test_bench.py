@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dispatch.bench.kafka import percentiles, rate
 from dispatch.bench.workload import requests
-from dispatch.services.router.core import step
-from dispatch.services.router.policy import load_policy
-from dispatch.services.router.state import place_holder
+from schemas.policy import load_policy
+from services.router.kernel.core import step
+from services.router.kernel.state import place_holder
 
 
 def test_rate_counts_events_between_the_first_and_the_last_record() -> None:

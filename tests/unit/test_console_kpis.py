@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from itertools import permutations
 
-from dispatch.schemas.envelope import Decision, derive_id
-from dispatch.schemas.events import TicketClaimed, TicketResolved, UpdateData
-from dispatch.services.console.kpis import Kpis
-from dispatch.services.intake.models import RequestIn, received_event
-from dispatch.services.router.clock import tick
-from dispatch.services.router.core import step
-from dispatch.services.router.policy import Policy, load_policy
-from dispatch.services.router.state import Ticket
+from schemas.envelope import Decision, derive_id
+from schemas.events import TicketClaimed, TicketResolved, UpdateData
+from schemas.policy import Policy, load_policy
+from schemas.words import CHINA
+from services.console.kpis import Kpis
+from services.intake.models import RequestIn, received_event
+from services.router.kernel.core import step
+from services.router.kernel.state import Ticket
+from services.router.kernel.ticks import tick
 from tests.conftest import SMALL_POLICY
 
-CHINA = timezone(timedelta(hours=8))
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=CHINA)  # Tuesday: claim by 11:00
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 import pytest
 
-from dispatch.services.router.deadlines import after, due, watch
-from dispatch.services.router.policy import Policy, load_policy
+from schemas.policy import Policy, load_policy
+from schemas.words import CHINA, watch
+from services.router.kernel.deadlines import after, due
 from tests.conftest import SMALL_POLICY
-
-CHINA = timezone(timedelta(hours=8))
 
 
 def at(month: int, day: int, hour: int, minute: int = 0) -> datetime:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 
-from dispatch.schemas.envelope import CloudEvent, derive_id
-from dispatch.schemas.events import (
+from schemas.envelope import CloudEvent, derive_id
+from schemas.events import (
     ClockData,
     ClockTicked,
     TicketClaimed,
@@ -16,14 +16,13 @@ from dispatch.schemas.events import (
     TicketResolved,
     UpdateData,
 )
-from dispatch.services.intake.models import RequestIn, received_event
-from dispatch.services.router.core import step
-from dispatch.services.router.escalation import next_check
-from dispatch.services.router.policy import Policy, load_policy
-from dispatch.services.router.state import Ticket
+from schemas.policy import Policy, load_policy
+from schemas.words import CHINA
+from services.intake.models import RequestIn, received_event
+from services.router.kernel.core import step
+from services.router.kernel.escalation import next_check
+from services.router.kernel.state import Ticket
 from tests.conftest import SMALL_POLICY
-
-CHINA = timezone(timedelta(hours=8))
 
 
 def at(month: int, day: int, hour: int, minute: int = 0) -> datetime:

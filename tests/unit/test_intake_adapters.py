@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from dispatch.services.intake.adapters import ADAPTERS, AdapterError, Catalog
-from dispatch.services.intake.adapters.common import CHINA, parse_china_time
-from dispatch.services.router.policy import load_policy
+from schemas.policy import load_policy
+from services.intake.adapters import ADAPTERS, AdapterError, Catalog
+from services.intake.adapters.common import CHINA, parse_china_time
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "intake"
 

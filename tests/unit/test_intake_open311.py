@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,9 @@ import pytest
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from dispatch.services.intake.open311 import (
+from schemas.policy import load_policy
+from schemas.words import CHINA
+from services.intake.open311 import (
     Open311Error,
     Query,
     Service,
@@ -22,12 +24,10 @@ from dispatch.services.intake.open311 import (
     select,
     services_document,
 )
-from dispatch.services.intake.views import TicketState, apply, view
-from dispatch.services.router.policy import load_policy
+from services.intake.views import TicketState, apply, view
 from tests.unit.test_intake_views import fold, lifecycle, received
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "data" / "open311"  # copied from shared/open311
-CHINA = timezone(timedelta(hours=8))
 
 
 def validator(name: str) -> jsonschema.Draft7Validator:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dispatch.services.intake.adapters import Catalog
-from dispatch.services.intake.raw import Refusal, interpret
+from services.intake.adapters import Catalog
+from services.intake.raw import Refusal, interpret
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "intake"
 CATALOG = Catalog.of([("sewage", "排水管网")])

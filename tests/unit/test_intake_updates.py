@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from dispatch.schemas.events import TicketFeedback, TicketWhistled
-from dispatch.services.intake.updates import (
+from schemas.events import TicketFeedback, TicketWhistled
+from services.intake.updates import (
     UpdateIn,
     rule_errors,
     update_cause,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
-from dispatch.schemas.envelope import derive_id
-from dispatch.schemas.events import (
+from schemas.envelope import derive_id
+from schemas.events import (
     AssignedData,
     Assignee,
     ClassifiedData,
@@ -20,10 +20,10 @@ from dispatch.schemas.events import (
     Unit,
     UpdateData,
 )
-from dispatch.services.intake.models import RequestIn, received_event
-from dispatch.services.intake.views import TicketState, apply, view
+from schemas.words import CHINA
+from services.intake.models import RequestIn, received_event
+from services.intake.views import TicketState, apply, view
 
-CHINA = timezone(timedelta(hours=8))
 T0 = datetime(2026, 2, 10, 19, 20, tzinfo=CHINA)
 LEADER = Assignee(id="MG-CB-01-01", kind="microgrid_leader", name="赖清香")
 

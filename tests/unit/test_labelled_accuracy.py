@@ -1,7 +1,7 @@
 """The bundled sample district (沙县区) against requests labelled by a command-center operator.
 
-The labels in ``tests/data/labelled_requests.yaml`` were written as an operator would triage each
-request, not from the router's output; the policy's lexicon and rules are tuned to them.
+The labels in ``dispatch/bench/data/labelled_requests.yaml`` were written as an operator would
+triage each request, not from the router's output; the policy's lexicon and rules are tuned to them.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ from typing import Any
 
 import yaml
 
-from dispatch.services.router.policy import Policy, load_policy
-from dispatch.services.router.rules import Classification, Facts, classify
+from schemas.policy import Policy, load_policy
+from schemas.policy.grid import grid_of
+from services.router.kernel.locate import locate
+from services.router.kernel.rules import Classification, Facts, classify
 
 ROOT = Path(__file__).resolve().parents[2]
-LABELLED = ROOT / "tests" / "data" / "labelled_requests.yaml"
+LABELLED = ROOT / "dispatch" / "bench" / "data" / "labelled_requests.yaml"
 TIERS = ("city", "department", "local", "consultation")
 
 
@@ -138,7 +140,8 @@ def test_every_micro_grid_address_fragment_is_unique_and_not_inside_another() ->
 
 
 def test_starter_units_keep_their_ids_and_address_fragments() -> None:
-    directory = bundled_policy().directory
+    policy = bundled_policy()
+    directory = grid_of(policy)
     for unit_id in (
         "D-SX",
         "ST-FG",
@@ -162,7 +165,7 @@ def test_starter_units_keep_their_ids_and_address_fragments() -> None:
         "洋坊新村旧房改造": "MG-LB-01-01",
     }
     for text, unit_id in expected.items():
-        assert directory.locate(None, text).unit.id == unit_id, text
+        assert locate(policy, None, text).unit.id == unit_id, text
 
 
 def test_bundled_policy_is_what_the_generator_writes() -> None:
@@ -179,7 +182,7 @@ def test_bundled_policy_is_what_the_generator_writes() -> None:
 def accuracy_report() -> list[str]:
     """The line for the end of `make test`: the labelled (tuning) set.
 
-    The blind held-out set (tests/data/heldout_requests.yaml) is scored by `dispatch bench`
+    The blind held-out set (dispatch/bench/data/heldout_requests.yaml) is scored by `dispatch bench`
     only: a figure printed on every test run is a figure tuned against, which spends the set.
     """
     pairs = results()

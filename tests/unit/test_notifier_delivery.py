@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from dispatch.services.notifier.channels import DeliveryError, Message
-from dispatch.services.notifier.delivery import RetryPolicy, backoff, deliver
-from dispatch.services.notifier.ratelimit import Rate, RateLimiter, reserve
-from dispatch.services.notifier.recipients import Target
-from dispatch.services.notifier.sender import shown
+from services.notifier.channels import DeliveryError, Message
+from services.notifier.delivery import RetryPolicy, backoff, deliver
+from services.notifier.ratelimit import Rate, RateLimiter, reserve
+from services.notifier.recipients import Target
+from services.notifier.sender import shown
 from tests.unit.test_notifier_recipients import CITY_MGMT, assigned
 
 

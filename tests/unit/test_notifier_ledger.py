@@ -7,19 +7,19 @@ from datetime import datetime, timedelta, timezone
 
 import orjson
 
-from dispatch.schemas.codec import decode, encode
-from dispatch.schemas.events import (
+from schemas.codec import decode, encode
+from schemas.events import (
     InputRejected,
     NotificationFailed,
     NotificationSent,
     TicketAssigned,
 )
-from dispatch.services.notifier.delivery import Outcome
-from dispatch.services.notifier.ledger import Ledger, finished_notification
-from dispatch.services.notifier.outcomes import Raw, dead_letter, failed, sent
-from dispatch.services.notifier.progress import PartitionProgress, Progress
-from dispatch.services.notifier.recipients import Target, plan
-from dispatch.services.router.policy import load_policy
+from schemas.policy import load_policy
+from services.notifier.delivery import Outcome
+from services.notifier.ledger import Ledger, finished_notification
+from services.notifier.outcomes import Raw, dead_letter, failed, sent
+from services.notifier.progress import PartitionProgress, Progress
+from services.notifier.recipients import Target, plan
 from tests.conftest import SMALL_POLICY
 from tests.unit.test_notifier_recipients import CITY_MGMT, HOOK, MICROGRID, assigned
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 import pytest
 
-from dispatch.schemas.envelope import derive_id
-from dispatch.schemas.events import (
+from schemas.envelope import derive_id
+from schemas.events import (
     AssignedData,
     Assignee,
     EscalatedData,
@@ -16,12 +16,13 @@ from dispatch.schemas.events import (
     TicketAssigned,
     TicketEscalated,
 )
-from dispatch.services.notifier.recipients import CENTER, notification_id, plan
-from dispatch.services.notifier.text import mask_phones, render
-from dispatch.services.router.policy import Policy, load_policy
+from schemas.policy import Policy, load_policy
+from schemas.words import CHINA
+from services.common.privacy import mask_text
+from services.notifier.recipients import CENTER, notification_id, plan
+from services.notifier.text import render
 from tests.conftest import SMALL_POLICY
 
-CHINA = timezone(timedelta(hours=8))
 CLAIM_BY = datetime(2026, 2, 10, 18, 0, tzinfo=CHINA)
 RESOLVE_BY = datetime(2026, 2, 11, 18, 0, tzinfo=CHINA)
 HOOK = "http://127.0.0.1:1/center"
@@ -211,4 +212,4 @@ def test_escalation_names_the_reason_and_the_climb() -> None:
     ],
 )
 def test_phone_numbers_are_masked_for_logs(raw: str, masked: str) -> None:
-    assert mask_phones(raw) == masked
+    assert mask_text(raw) == masked

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 
-from dispatch.schemas.envelope import derive_id, ticket_id_for
-from dispatch.schemas.events import (
+from schemas.envelope import derive_id, ticket_id_for
+from schemas.events import (
     Location,
     RequestReceived,
     RequestReceivedData,
     TicketAssigned,
     TicketClassified,
 )
-from dispatch.services.router.core import decide, step
-from dispatch.services.router.policy import Policy, load_policy
+from schemas.policy import Policy, load_policy
+from schemas.words import CHINA
+from services.router.kernel.core import decide, step
 from tests.conftest import SMALL_POLICY
 
-CHINA = timezone(timedelta(hours=8))
 WHEN = datetime(2026, 2, 10, 19, 20, tzinfo=CHINA)
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 
-from dispatch.schemas.envelope import CloudEvent, derive_id, ticket_id_for
-from dispatch.schemas.events import (
+from schemas.envelope import CloudEvent, derive_id, ticket_id_for
+from schemas.events import (
     FeedbackData,
     Location,
     RequestReceived,
@@ -25,12 +25,12 @@ from dispatch.schemas.events import (
     UpdateData,
     WhistleData,
 )
-from dispatch.services.router.core import TransitionError, UnknownTicketError, decide, step
-from dispatch.services.router.policy import Policy, load_policy
-from dispatch.services.router.state import Ticket
+from schemas.policy import Policy, load_policy
+from schemas.words import CHINA
+from services.router.kernel.core import TransitionError, UnknownTicketError, decide, step
+from services.router.kernel.state import Ticket
 from tests.conftest import SMALL_POLICY
 
-CHINA = timezone(timedelta(hours=8))
 T0 = datetime(2026, 2, 10, 9, 0, tzinfo=CHINA)
 
 

@@ -4,14 +4,14 @@ same states and the same decisions, ids included; redelivered inputs change noth
 from __future__ import annotations
 
 from collections import deque
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dispatch.schemas.envelope import CloudEvent, Decision, derive_id
-from dispatch.schemas.events import (
+from schemas.envelope import CloudEvent, Decision, derive_id
+from schemas.events import (
     FeedbackData,
     TicketClaimed,
     TicketFeedback,
@@ -23,13 +23,13 @@ from dispatch.schemas.events import (
     UpdateData,
     WhistleData,
 )
-from dispatch.services.intake.models import RequestIn, received_event
-from dispatch.services.router.core import TransitionError, step
-from dispatch.services.router.policy import Policy, load_policy
-from dispatch.services.router.state import Ticket, place_holder, refuse
+from schemas.policy import Policy, load_policy
+from schemas.words import CHINA
+from services.intake.models import RequestIn, received_event
+from services.router.kernel.core import TransitionError, step
+from services.router.kernel.state import Ticket, place_holder, refuse
 from tests.conftest import SMALL_POLICY
 
-CHINA = timezone(timedelta(hours=8))
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=CHINA)
 POLICY: Policy = load_policy(SMALL_POLICY)
 TEXTS = [

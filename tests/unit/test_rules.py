@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from dispatch.services.router.policy import Lexicon, Policy, load_policy, parse_policy
-from dispatch.services.router.rules import (
+from schemas.policy import Lexicon, Policy, load_policy, parse_policy
+from services.router.kernel.rules import (
     Classification,
     Facts,
     classify,
@@ -20,7 +20,7 @@ from dispatch.services.router.rules import (
     scan,
     score_categories,
 )
-from dispatch.services.router.wording import Span, Vocabulary, find, inside, outermost
+from services.router.kernel.wording import Span, Vocabulary, find, inside, outermost
 from tests.conftest import SMALL_POLICY
 
 # ---------------------------------------------------------------- a policy per test

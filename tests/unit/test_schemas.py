@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 import orjson
 import pytest
 
-from dispatch.schemas import generate
-from dispatch.schemas.codec import EventDecodeError, decode, encode, key_of
-from dispatch.schemas.envelope import derive_id, ticket_id_for
-from dispatch.schemas.events import RequestReceived, RequestReceivedData
+from schemas import generate
+from schemas.codec import EventDecodeError, decode, encode, key_of
+from schemas.envelope import derive_id, ticket_id_for
+from schemas.events import RequestReceived, RequestReceivedData
+from schemas.words import CHINA
 
-CHINA = timezone(timedelta(hours=8))
 WHEN = datetime(2026, 2, 10, 19, 20, tzinfo=CHINA)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dispatch.settings import Settings, SourceKeysError, parse_source_keys
+from services.common.settings import Settings, SourceKeysError, parse_source_keys
 
 
 def test_source_keys_parse_into_a_mapping() -> None:

@@ -7,14 +7,14 @@ from datetime import timedelta
 import pytest
 from aiokafka.structs import ConsumerRecord
 
-from dispatch.schemas.codec import encode
-from dispatch.schemas.envelope import derive_id
-from dispatch.schemas.events import TicketClaimed, TicketFeedback, TicketResolved, UpdateData
-from dispatch.services.console.kpis import RECENT, Kpis
-from dispatch.services.console.reader import in_order
-from dispatch.services.intake.models import RequestIn, received_event
-from dispatch.services.router.core import step
-from dispatch.services.router.policy import Policy, load_policy
+from schemas.codec import encode
+from schemas.envelope import derive_id
+from schemas.events import TicketClaimed, TicketFeedback, TicketResolved, UpdateData
+from schemas.policy import Policy, load_policy
+from services.console.kpis import RECENT, Kpis
+from services.console.reader import in_order
+from services.intake.models import RequestIn, received_event
+from services.router.kernel.core import step
 from tests.conftest import SMALL_POLICY
 from tests.unit.test_watch_screen import T0, Desk
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 from rich.console import Console
 
-from dispatch.schemas.envelope import CloudEvent, derive_id
-from dispatch.schemas.events import (
+from schemas.envelope import CloudEvent, derive_id
+from schemas.events import (
     ClockData,
     ClockTicked,
     FeedbackData,
@@ -18,15 +18,15 @@ from dispatch.schemas.events import (
     TicketResolved,
     UpdateData,
 )
-from dispatch.services.console.kpis import Kpis
-from dispatch.services.console.screen import render, rows_for, span
-from dispatch.services.intake.models import RequestIn, received_event
-from dispatch.services.router.core import step
-from dispatch.services.router.policy import Policy, load_policy
-from dispatch.services.router.state import Ticket
+from schemas.policy import Policy, load_policy
+from schemas.words import CHINA
+from services.console.kpis import Kpis
+from services.console.screen import render, rows_for, span
+from services.intake.models import RequestIn, received_event
+from services.router.kernel.core import step
+from services.router.kernel.state import Ticket
 from tests.conftest import SMALL_POLICY
 
-CHINA = timezone(timedelta(hours=8))
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=CHINA)  # a Tuesday: a local ticket is claimed by 11:00
 
 

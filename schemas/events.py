@@ -1,0 +1,390 @@
+"""Every event type of the contract, as frozen models, and the discriminated union over ``type``."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal, Protocol
+
+from pydantic import AwareDatetime, Field, TypeAdapter
+
+from schemas import topics
+from schemas.envelope import CloudEvent, Decision, Model
+
+Source = Literal[
+    "hotline-12345", "hotline-110", "ehu", "shopfront", "miniprogram", "grid-patrol", "volunteer"
+]
+Tier = Literal["city", "department", "local", "consultation"]
+Resolution = Literal["government", "market", "charity"]
+Level = Literal["microgrid", "areagrid", "community", "street", "district"]
+EscalationReason = Literal[
+    "claim_overdue", "resolve_overdue", "rejected", "repeat_report", "whistle", "complaint"
+]
+ShortText = Annotated[str, Field(max_length=200)]
+
+
+# ---------------------------------------------------------------- shared parts
+
+
+class Location(Model):
+    address: str | None = Field(default=None, max_length=300)
+    community: str | None = Field(default=None, max_length=100)
+    microgrid: str | None = Field(default=None, max_length=100)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+
+
+class Reporter(Model):
+    name: str | None = Field(default=None, max_length=100)
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class Assignee(Model):
+    id: str = Field(min_length=1, max_length=100)
+    kind: str = Field(
+        min_length=1,
+        max_length=40,
+        description="microgrid_leader, areagrid_leader, community, street, department, "
+        "command_center or convener",
+    )
+    name: str = Field(min_length=1, max_length=100)
+
+
+class Unit(Model):
+    """A unit of the five-level grid that a location resolved to."""
+
+    id: str
+    level: Level
+    name: str
+
+
+# ---------------------------------------------------------------- intake
+
+
+class RequestReceivedData(Model):
+    ticket_id: str
+    source: Source
+    external_id: str = Field(min_length=1, max_length=128)
+    description: str = Field(min_length=1, max_length=4000)
+    category: str | None = Field(default=None, max_length=64)
+    location: Location | None = None
+    reporter: Reporter | None = None
+    urgent: bool = False
+    households_affected: int | None = Field(default=None, ge=0, le=1_000_000)
+    reported_at: AwareDatetime | None = None
+    received_at: AwareDatetime
+    resolution_hint: Resolution | None = None
+    attachments: list[Annotated[str, Field(max_length=500)]] = Field(
+        default_factory=list, max_length=20
+    )
+    channel: Literal["http", "kafka", "open311"] = "http"
+
+
+class RequestReceived(CloudEvent):
+    TOPIC: ClassVar[str] = topics.REQUESTS
+    type: Literal["dispatch.request.received"] = "dispatch.request.received"
+    data: RequestReceivedData
+
+
+class UpdateData(Model):
+    ticket_id: str
+    actor: str = Field(min_length=1, max_length=100)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class FeedbackData(UpdateData):
+    satisfaction: int = Field(ge=1, le=5)
+
+
+class WhistleData(UpdateData):
+    """吹哨报到: a community calls a department in; it must report within the policy's limit."""
+
+    department: str = Field(min_length=1, max_length=100, description="the department's id")
+
+
+class TicketClaimed(CloudEvent):
+    TOPIC: ClassVar[str] = topics.UPDATES
+    type: Literal["dispatch.ticket.claimed"] = "dispatch.ticket.claimed"
+    data: UpdateData
+
+
+class TicketRejected(CloudEvent):
+    TOPIC: ClassVar[str] = topics.UPDATES
+    type: Literal["dispatch.ticket.rejected"] = "dispatch.ticket.rejected"
+    data: UpdateData
+
+
+class TicketResolved(CloudEvent):
+    TOPIC: ClassVar[str] = topics.UPDATES
+    type: Literal["dispatch.ticket.resolved"] = "dispatch.ticket.resolved"
+    data: UpdateData
+
+
+class TicketFeedback(CloudEvent):
+    TOPIC: ClassVar[str] = topics.UPDATES
+    type: Literal["dispatch.ticket.feedback"] = "dispatch.ticket.feedback"
+    data: FeedbackData
+
+
+class TicketReopened(CloudEvent):
+    TOPIC: ClassVar[str] = topics.UPDATES
+    type: Literal["dispatch.ticket.reopened"] = "dispatch.ticket.reopened"
+    data: UpdateData
+
+
+class TicketWhistled(CloudEvent):
+    TOPIC: ClassVar[str] = topics.UPDATES
+    type: Literal["dispatch.ticket.whistled"] = "dispatch.ticket.whistled"
+    data: WhistleData
+
+
+# ---------------------------------------------------------------- router
+
+
+class ClassifiedData(Model):
+    ticket_id: str
+    category: str
+    category_name: str
+    tier: Tier
+    emergency: bool
+    resolution: Resolution
+    department: str | None = None
+    unit: Unit
+    rule: str = Field(description="id of the policy rule that decided the tier")
+    evidence: list[str] = Field(default_factory=list, description="matched keywords and facts")
+
+
+class TicketClassified(Decision):
+    TOPIC: ClassVar[str] = topics.DECISIONS
+    type: Literal["dispatch.ticket.classified"] = "dispatch.ticket.classified"
+    data: ClassifiedData
+
+
+class AssignedData(Model):
+    ticket_id: str
+    summary: str = Field(
+        max_length=120, description="诉求摘要: what it is about, for notifications"
+    )
+    tier: Tier
+    level: Level
+    assignee: Assignee
+    claim_by: AwareDatetime
+    resolve_by: AwareDatetime
+    attempt: int = Field(ge=1)
+    copied_to: list[Assignee] = Field(default_factory=list)
+    rule: str
+
+
+class TicketAssigned(Decision):
+    TOPIC: ClassVar[str] = topics.DECISIONS
+    type: Literal["dispatch.ticket.assigned"] = "dispatch.ticket.assigned"
+    data: AssignedData
+
+
+class EscalatedData(Model):
+    ticket_id: str
+    summary: str = Field(
+        max_length=120, description="诉求摘要: what it is about, for notifications"
+    )
+    from_level: Level
+    to_level: Level
+    reason: EscalationReason
+    assignee: Assignee
+    previous_assignee: Assignee | None = Field(
+        default=None, description="who had it before: told that it moved (催办/督办)"
+    )
+    claim_by: AwareDatetime
+    resolve_by: AwareDatetime
+    attempt: int = Field(ge=1)
+
+
+class TicketEscalated(Decision):
+    TOPIC: ClassVar[str] = topics.DECISIONS
+    type: Literal["dispatch.ticket.escalated"] = "dispatch.ticket.escalated"
+    data: EscalatedData
+
+
+class ClosedData(Model):
+    ticket_id: str
+    outcome: Literal["resolved", "merged"]
+    merged_into: str | None = Field(default=None, description="the open ticket a repeat joined")
+    on_time: bool | None = Field(description="resolved by resolve_by; null when merged")
+    satisfaction: int | None = Field(default=None, ge=1, le=5)
+
+
+class TicketClosed(Decision):
+    TOPIC: ClassVar[str] = topics.DECISIONS
+    type: Literal["dispatch.ticket.closed"] = "dispatch.ticket.closed"
+    data: ClosedData
+
+
+class LinkedData(Model):
+    ticket_id: str = Field(description="the open ticket reported again")
+    repeat: str = Field(description="the new ticket, closed as merged into this one")
+    summary: str = Field(max_length=120)
+
+
+class TicketLinked(Decision):
+    """Router-internal: carries a repeat report to the partition of the ticket it joins."""
+
+    TOPIC: ClassVar[str] = topics.LINKS
+    type: Literal["dispatch.ticket.linked"] = "dispatch.ticket.linked"
+    data: LinkedData
+
+
+class ClockData(Model):
+    partition: int = Field(ge=0, description="the partition of the tickets this tick checks")
+
+
+class ClockTicked(CloudEvent):
+    """The router's time: deadlines are checked against ticks, never against a wall clock."""
+
+    TOPIC: ClassVar[str] = topics.CLOCK
+    type: Literal["dispatch.clock.ticked"] = "dispatch.clock.ticked"
+    data: ClockData
+
+
+class PolicyData(Model):
+    version: str
+    name: str
+    sla_scale: float = Field(gt=0)
+    content_hash: str
+    document: str = Field(description="the policy file, verbatim (YAML)")
+
+
+class PolicyPublished(CloudEvent):
+    """A policy version the router put in force; subject is the version."""
+
+    TOPIC: ClassVar[str] = topics.POLICIES
+    type: Literal["dispatch.policy.published"] = "dispatch.policy.published"
+    data: PolicyData
+
+
+# ---------------------------------------------------------------- notifier
+
+
+class NotificationData(Model):
+    ticket_id: str
+    decision_id: str
+    decision_type: str
+    channel: str = Field(description="webhook, sms, wecom")
+    recipient: str = Field(description="assignee id, or 'command-center-webhook'")
+    attempts: int = Field(ge=1)
+    latency_ms: float = Field(ge=0)
+
+
+class NotificationFailedData(NotificationData):
+    error: str
+
+
+class NotificationSent(CloudEvent):
+    TOPIC: ClassVar[str] = topics.NOTIFICATIONS
+    type: Literal["dispatch.notification.sent"] = "dispatch.notification.sent"
+    data: NotificationData
+
+
+class NotificationFailed(CloudEvent):
+    TOPIC: ClassVar[str] = topics.NOTIFICATIONS
+    type: Literal["dispatch.notification.failed"] = "dispatch.notification.failed"
+    data: NotificationFailedData
+
+
+# ---------------------------------------------------------------- dead letters
+
+
+class Origin(Model):
+    transport: Literal["kafka", "http"]
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+    source: str | None = Field(default=None, description="the upstream source, when known")
+    service: str = Field(description="the service that refused the input")
+
+
+class Consumed(Protocol):
+    """Where a consumed record lies: any consumer record, Faust's or aiokafka's."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+
+
+def kafka_origin(service: str, record: Consumed, source: str | None = None) -> Origin:
+    """Where a dead letter's input came from: the record's topic, partition and offset."""
+    return Origin(
+        transport="kafka",
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        source=source,
+        service=service,
+    )
+
+
+class InputRejectedData(Model):
+    reason: str = Field(description="what was wrong, for a person to act on")
+    errors: list[str] = Field(default_factory=list, description="one entry per problem found")
+    origin: Origin
+    original: str = Field(description="the original bytes, base64")
+    original_key: str | None = Field(default=None, description="the original key, base64")
+
+
+class InputRejected(CloudEvent):
+    TOPIC: ClassVar[str] = topics.DEADLETTER
+    type: Literal["dispatch.input.rejected"] = "dispatch.input.rejected"
+    data: InputRejectedData
+
+
+# ---------------------------------------------------------------- the union
+
+UPDATE_TYPES = (
+    TicketClaimed,
+    TicketRejected,
+    TicketResolved,
+    TicketFeedback,
+    TicketReopened,
+    TicketWhistled,
+)
+DECISION_TYPES = (TicketClassified, TicketAssigned, TicketEscalated, TicketClosed, TicketLinked)
+EVENT_TYPES: tuple[type[CloudEvent], ...] = (
+    RequestReceived,
+    *UPDATE_TYPES,
+    *DECISION_TYPES,
+    NotificationSent,
+    NotificationFailed,
+    InputRejected,
+    PolicyPublished,
+    ClockTicked,
+)
+
+Update = (
+    TicketClaimed
+    | TicketRejected
+    | TicketResolved
+    | TicketFeedback
+    | TicketReopened
+    | TicketWhistled
+)
+Event = Annotated[
+    RequestReceived
+    | TicketClaimed
+    | TicketRejected
+    | TicketResolved
+    | TicketFeedback
+    | TicketReopened
+    | TicketWhistled
+    | TicketClassified
+    | TicketAssigned
+    | TicketEscalated
+    | TicketClosed
+    | TicketLinked
+    | NotificationSent
+    | NotificationFailed
+    | InputRejected
+    | PolicyPublished
+    | ClockTicked,
+    Field(discriminator="type"),
+]
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

@@ -1,0 +1,251 @@
+"""``--verify``: the router's pure core re-run over the recorded inputs, under the recorded
+policy versions, and every recorded decision compared with what it decides (pure).
+
+All tickets advance together in the order the router acted on them (record times), so a repeat
+report meets the open-ticket index (place → ticket) as the router had it. A ticket's own order:
+its request; its updates, links and repeated requests each in their partition's order, a link
+where the ticketversion of the decision it caused puts it; a decision a clock tick caused where
+its ticketversion puts it, with the tick's time as now; a refused input where it is refused.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from schemas.envelope import Decision
+from schemas.policy import Policy
+from services.audit.cursor import Cursor
+from services.audit.divergence import Divergence, Pending
+from services.audit.ledger import Ledger
+from services.audit.log import AuditLog, Logged
+from services.audit.order import Plan, plans, tick_of
+from services.audit.policies import PolicyBook
+from services.audit.recorded import recorded, router_clock
+from services.router.kernel.core import TransitionError, UnknownTicketError, decide, step
+from services.router.kernel.escalation import next_check
+from services.router.kernel.state import Ticket, place_holder, refuse
+
+GRACE = timedelta(seconds=5)
+"""How far the router may lag behind its clock before a decision it owes counts as missing."""
+CATCH_UP = 8
+"""Most decisions one tick can owe before the one recorded (escalations up the grid)."""
+
+
+@dataclass
+class Verification:
+    divergences: list[Divergence] = field(default_factory=list)
+    pending: list[Pending] = field(default_factory=list)
+    recorded: int = 0
+    reproduced: int = 0
+    refusals: int = 0
+    last_tick: datetime | None = None
+
+
+class _Replay:
+    def __init__(self, log: AuditLog, book: PolicyBook, grace: timedelta) -> None:
+        self.book = book
+        self.recorded = recorded(log)
+        self.clock = router_clock(log, grace)
+        self.ledger = Ledger(log, self.recorded, self.clock)
+        self.index: dict[str, str] = {}
+        self.plans = plans(log)
+
+    def run(self) -> Verification:
+        cursors = self.cursors()
+        heap: list[tuple[datetime, int, str]] = []
+        for seq, (ticket_id, cursor) in enumerate(cursors.items()):
+            assert cursor.plan.request is not None
+            heapq.heappush(heap, (self.when(cursor.plan.request), seq, ticket_id))
+        seq = len(heap)
+        while heap:
+            _, _, ticket_id = heapq.heappop(heap)
+            cursor = cursors[ticket_id]
+            head = self.head(cursor)
+            assert head is not None
+            kind, logged = head
+            cursor.take(kind, logged)
+            if kind == "tick":
+                self.redecide_tick(cursor, logged)
+            else:
+                self.apply_input(cursor, logged)
+            head = self.head(cursor)
+            if head is None:
+                self.finish(cursor)
+            else:
+                heapq.heappush(heap, (self.when(head[1]), seq, ticket_id))
+                seq += 1
+        pending = self.ledger.sweep()
+        return Verification(
+            divergences=self.ledger.divergences,
+            pending=pending,
+            recorded=len(self.recorded.decisions),
+            reproduced=self.ledger.reproduced,
+            refusals=self.ledger.refusals,
+            last_tick=self.clock.latest(),
+        )
+
+    def when(self, logged: Logged) -> datetime:
+        """When the router acted on it: the record time of the first decision it caused (of
+        the decision itself, for a tick's); else when it was written; else its event time.
+        Across partitions the router's order is its own, not the order of event times."""
+        if isinstance(logged.event, Decision):  # a tick-caused decision
+            return logged.timestamp or logged.event.time
+        return self.recorded.acted.get(logged.event.id) or logged.timestamp or logged.event.time
+
+    def cursors(self) -> dict[str, Cursor]:
+        found = {}
+        for ticket_id, plan in self.plans.items():
+            if plan.request is None:
+                continue  # the router holds updates until their request arrives
+            policy = self.policy_for(plan)
+            if policy is not None:
+                ticks = self.recorded.by_tick.get(ticket_id, {})
+                found[ticket_id] = Cursor(plan, policy, ticks, self.recorded.anchors)
+        return found
+
+    def policy_for(self, plan: Plan) -> Policy | None:
+        """The version most of the ticket's recorded decisions name (a ticket keeps its
+        creation-time policy); with none recorded, the version in force at its request."""
+        assert plan.request is not None
+        named: Counter[str] = Counter()
+        for decision_id in self.recorded.owned.get(plan.ticket_id, []):
+            event = self.recorded.decisions[decision_id].event
+            if isinstance(event, Decision):
+                named[event.policyversion] += 1
+        if not named:
+            found = self.book.in_force_at(plan.request.event.time)
+            if found is None:
+                self.ledger.cannot(plan.ticket_id, "no policy is on dispatch.policies")
+            return found
+        version = named.most_common(1)[0][0]
+        found = self.book.get(version)
+        if found is None:
+            self.ledger.cannot(plan.ticket_id, f"its policy {version} is not on dispatch.policies")
+        return found
+
+    def head(self, cursor: Cursor) -> tuple[str, Logged] | None:
+        """The ticket's next step: its request first. Then an input the router refused (a dead
+        letter) and the logic refuses now: a refusal applies nothing, so no ticketversion
+        tells when it came, and it is refused here as there. Then the tick decisions recorded
+        at the current ticketversion; then the next input (``Cursor.next_input``)."""
+        if not cursor.started:
+            assert cursor.plan.request is not None
+            return "input", cursor.plan.request
+        for waiting in (cursor.next_update(), cursor.next_other()):
+            if (
+                waiting is not None
+                and self.ledger.letter(waiting.at)
+                and self.refuses(cursor, waiting)
+            ):
+                return "input", waiting
+        due = cursor.due()
+        if due is not None:
+            return "tick", due
+        after = cursor.next_input()
+        return ("input", after) if after is not None else None
+
+    def refuses(self, cursor: Cursor, logged: Logged) -> bool:
+        try:
+            decide(cursor.state, logged.event, cursor.policy, self.index)
+        except UnknownTicketError:
+            return False
+        except TransitionError:
+            return True
+        except Exception:  # apply_input reports it
+            return False
+        return False
+
+    def apply_input(self, cursor: Cursor, logged: Logged) -> None:
+        event, before, plan = logged.event, cursor.state, cursor.plan
+        try:
+            after, decided = step(before, event, cursor.policy, self.index)
+        except UnknownTicketError:
+            return
+        except TransitionError as err:
+            if before is not None:
+                cursor.state = refuse(before, event.id)
+            self.ledger.refused(plan, logged, str(err))
+            return
+        except Exception as err:  # the router fails on it too: say so, and go on
+            self.ledger.cannot(plan.ticket_id, f"the router's core fails on {event.id}: {err!r}")
+            return
+        self.ledger.accepted(plan, logged)
+        self.advance(cursor, after)
+        for decision in decided:
+            self.ledger.expect(plan, decision, event)
+
+    def redecide_tick(self, cursor: Cursor, logged: Logged) -> None:
+        """Re-decide at the recorded tick; decisions the logic owes first are missing."""
+        recorded = logged.event
+        assert isinstance(recorded, Decision)
+        clock = tick_of(recorded)
+        assert clock is not None
+        for _ in range(CATCH_UP):
+            after, decided = step(cursor.state, clock, cursor.policy)
+            ids = [d.id for d in decided]
+            if not decided:
+                self.recorded.why[recorded.id] = (
+                    f"re-decided after {recorded.ticketversion} inputs with the tick at "
+                    f"{clock.time.isoformat()}: nothing was due"
+                )
+                return
+            if recorded.id not in ids and any(i in self.recorded.decisions for i in ids):
+                self.recorded.why[recorded.id] = f"that tick calls for {', '.join(ids)} instead"
+                return
+            for decision in decided:
+                self.ledger.expect(cursor.plan, decision, clock)
+            self.advance(cursor, after)
+            if recorded.id in ids:
+                return
+
+    def finish(self, cursor: Cursor) -> None:
+        """Tick decisions never reached (at another ticketversion: compared if the logic
+        makes them now), then what the clock should have escalated after the last input."""
+        if cursor.state is None:
+            return
+        for logged in cursor.left():
+            recorded = logged.event
+            assert isinstance(recorded, Decision)
+            clock = tick_of(recorded)
+            assert clock is not None
+            after, decided = step(cursor.state, clock, cursor.policy)
+            if recorded.id in [d.id for d in decided]:
+                for decision in decided:
+                    self.ledger.expect(cursor.plan, decision, clock)
+                self.advance(cursor, after)
+            else:
+                self.recorded.why[recorded.id] = (
+                    f"recorded after {recorded.ticketversion} inputs of the ticket; "
+                    f"its inputs give {cursor.version}"
+                )
+        self.owed(cursor)
+
+    def owed(self, cursor: Cursor) -> None:
+        state, last = cursor.state, self.clock.of(cursor.plan.partition)
+        if state is None or last is None:
+            return
+        check = next_check(state, cursor.policy)
+        if check is None or check > last.time - self.clock.grace:
+            return
+        _, decided = step(state, last, cursor.policy)
+        for decision in decided:
+            self.ledger.owed(state.ticket_id, decision, check.isoformat(), last.time.isoformat())
+
+    def advance(self, cursor: Cursor, after: Ticket | None) -> None:
+        """The ticket's new state, and the open-ticket index with it (RouterShell.index)."""
+        cursor.state = after
+        if after is None or after.place is None:
+            return
+        holder = place_holder(after, self.index.get(after.place))
+        if holder is None:
+            self.index.pop(after.place, None)
+        else:
+            self.index[after.place] = holder
+
+
+def verify(log: AuditLog, book: PolicyBook, grace: timedelta = GRACE) -> Verification:
+    """Every recorded decision that does not follow from the recorded inputs and policies."""
+    return _Replay(log, book, grace).run()

@@ -1,0 +1,235 @@
+"""The figures operators watch, folded from the event streams (pure: no I/O)."""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from schemas.envelope import CloudEvent
+from schemas.events import (
+    InputRejected,
+    NotificationFailed,
+    NotificationSent,
+    RequestReceived,
+    TicketAssigned,
+    TicketClaimed,
+    TicketClassified,
+    TicketClosed,
+    TicketEscalated,
+    TicketResolved,
+)
+from schemas.words import watch
+from services.common.privacy import mask_text
+
+RECENT = 200  # decisions kept for the live feed
+
+
+@dataclass
+class Open:
+    """What the console needs of an open ticket: whose move it is, and by when."""
+
+    ticket_id: str
+    summary: str
+    assignee: str
+    level: str
+    status: str  # assigned (must claim) or claimed (must resolve)
+    claim_by: datetime
+    resolve_by: datetime
+    tier: str = ""
+    emergency: bool = False
+    since: datetime | None = None  # when it became this assignee's (the decision's time)
+
+    def deadline(self) -> datetime:
+        return self.claim_by if self.status == "assigned" else self.resolve_by
+
+
+@dataclass(frozen=True)
+class Decided:
+    """One line of the decision feed: what the router decided for a ticket, and when."""
+
+    time: datetime
+    ticket_id: str
+    kind: str  # assigned, escalated, closed
+    tier: str
+    emergency: bool
+    assignee: str = ""
+    level: str = ""
+    reason: str = ""  # escalated: its reason; closed: resolved or merged
+    claim_by: datetime | None = None
+    resolve_by: datetime | None = None
+    on_time: bool | None = None
+    satisfaction: int | None = None
+
+
+@dataclass
+class Kpis:
+    received: int = 0
+    assigned: int = 0
+    escalated: int = 0
+    closed: int = 0
+    closed_on_time: int = 0
+    merged: int = 0
+    notified: int = 0
+    notify_failed: int = 0
+    rejected_inputs: int = 0
+    emergencies: int = 0
+    by_tier: Counter[str] = field(default_factory=Counter)
+    by_source: Counter[str] = field(default_factory=Counter)
+    satisfaction: list[int] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    open: dict[str, Open] = field(default_factory=dict)
+    tiers: dict[str, tuple[str, bool]] = field(default_factory=dict)  # ticket: tier, emergency
+    # ticket: the time and kind of its handler's latest move (claimed, resolved). Updates and
+    # decisions are different topics, read in whatever order the fetches bring them: a claim
+    # folded before the assignment it answers must still count once that assignment arrives.
+    moves: dict[str, tuple[datetime, str]] = field(default_factory=dict)
+    recent: deque[Decided] = field(default_factory=lambda: deque(maxlen=RECENT))
+
+    def fold(self, event: CloudEvent) -> bool:
+        """Count ``event`` once (redeliveries are recognised by id); True when it counted."""
+        if event.id in self.seen:
+            return False
+        self.seen.add(event.id)
+        if isinstance(event, RequestReceived):
+            self.received += 1
+            self.by_source[event.data.source] += 1
+        elif isinstance(event, TicketClassified):
+            self.by_tier[event.data.tier] += 1
+            self.emergencies += int(event.data.emergency)
+            self.tiers[event.subject] = (event.data.tier, event.data.emergency)
+        elif isinstance(event, TicketAssigned):
+            self.assigned += 1
+            self.tiers.setdefault(event.subject, (event.data.tier, False))
+            self._track(event)
+        elif isinstance(event, TicketEscalated):
+            self.escalated += 1
+            self._track(event)
+        elif isinstance(event, TicketClaimed | TicketResolved):
+            kind = "claimed" if isinstance(event, TicketClaimed) else "resolved"
+            self._move(event.subject, event.time, kind)
+        elif isinstance(event, TicketClosed):
+            self.open.pop(event.subject, None)
+            self._note(event)
+            if event.data.outcome == "merged":
+                self.merged += 1
+                return True
+            self.closed += 1
+            self.closed_on_time += int(bool(event.data.on_time))
+            if event.data.satisfaction is not None:
+                self.satisfaction.append(event.data.satisfaction)
+        elif isinstance(event, NotificationSent):
+            self.notified += 1
+        elif isinstance(event, NotificationFailed):
+            self.notify_failed += 1
+        elif isinstance(event, InputRejected):
+            self.rejected_inputs += 1
+        return True
+
+    def _track(self, event: TicketAssigned | TicketEscalated) -> None:
+        """The ticket is now someone's to claim: keep it open, and add the line to the feed."""
+        d = event.data
+        if isinstance(event, TicketAssigned):
+            kind, level, reason = "assigned", event.data.level, ""
+        else:
+            kind, level, reason = "escalated", event.data.to_level, event.data.reason
+        tier, emergency = self.tiers.get(d.ticket_id, ("", False))
+        # masked: a resident may have written a number into the description the summary quotes
+        self.open[d.ticket_id] = Open(
+            d.ticket_id,
+            mask_text(d.summary),
+            d.assignee.name,
+            level,
+            "assigned",
+            d.claim_by,
+            d.resolve_by,
+            tier,
+            emergency,
+            since=event.time,
+        )
+        self._settle(d.ticket_id)
+        self.recent.append(
+            Decided(
+                event.time,
+                d.ticket_id,
+                kind,
+                tier,
+                emergency,
+                assignee=d.assignee.name,
+                level=level,
+                reason=reason,
+                claim_by=d.claim_by,
+                resolve_by=d.resolve_by,
+            )
+        )
+
+    def _move(self, ticket_id: str, time: datetime, kind: str) -> None:
+        """A handler claimed or resolved: it answers the assignment made before it."""
+        latest = self.moves.get(ticket_id)
+        if latest is None or latest[0] <= time:
+            self.moves[ticket_id] = (time, kind)
+        self._settle(ticket_id)
+
+    def _settle(self, ticket_id: str) -> None:
+        """Apply the handler's latest move to the open ticket, if it came after the assignment."""
+        ticket, move = self.open.get(ticket_id), self.moves.get(ticket_id)
+        if ticket is None or move is None or (ticket.since and move[0] < ticket.since):
+            return
+        if move[1] == "resolved":
+            del self.open[ticket_id]
+        else:
+            ticket.status = "claimed"
+
+    def _note(self, event: TicketClosed) -> None:
+        """Add a closure to the feed."""
+        tier, emergency = self.tiers.get(event.subject, ("", False))
+        self.recent.append(
+            Decided(
+                event.time,
+                event.subject,
+                "closed",
+                tier,
+                emergency,
+                reason=event.data.outcome,
+                on_time=event.data.on_time,
+                satisfaction=event.data.satisfaction,
+            )
+        )
+
+    def watching(self, now: datetime, warn_before: timedelta) -> dict[str, list[Open]]:
+        """Open tickets that are overdue or due within ``warn_before``, soonest first."""
+        out: dict[str, list[Open]] = {"overdue": [], "due_soon": []}
+        for ticket in self.open.values():
+            state = watch(ticket.deadline(), now, warn_before)
+            if state in out:
+                out[state].append(ticket)
+        for tickets in out.values():
+            tickets.sort(key=Open.deadline)
+        return out
+
+    def as_json(
+        self, now: datetime | None = None, warn_before: timedelta = timedelta(hours=1)
+    ) -> dict[str, Any]:
+        satisfied = sum(1 for s in self.satisfaction if s >= 4)
+        watched = self.watching(now or datetime.now(UTC), warn_before)
+        return {
+            "open": len(self.open),
+            "overdue": len(watched["overdue"]),
+            "due_soon": len(watched["due_soon"]),
+            "received": self.received,
+            "assigned": self.assigned,
+            "escalated": self.escalated,
+            "closed": self.closed,
+            "merged": self.merged,
+            "on_time_rate": round(self.closed_on_time / self.closed, 4) if self.closed else None,
+            "satisfaction_rate": round(satisfied / len(self.satisfaction), 4)
+            if self.satisfaction
+            else None,
+            "emergencies": self.emergencies,
+            "notified": self.notified,
+            "notify_failed": self.notify_failed,
+            "rejected_inputs": self.rejected_inputs,
+            "by_tier": dict(self.by_tier),
+            "by_source": dict(self.by_source),
+        }

@@ -1,0 +1,112 @@
+"""Admitting requests, whatever door they came through (JSON, native, batch, Open311, Kafka):
+a duplicate ``(source, external_id)`` answers with the first ticket id; a new one is written to
+``dispatch.requests`` and to the idempotency ledger, both acknowledged by every in-sync replica,
+before anyone is told it was accepted."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from schemas.events import RequestReceived
+from services.common.bus import Topics, publish
+from services.intake.ledger import Ledger, LedgerEntry
+from services.intake.models import RequestIn, received_event
+from services.intake.readmodel import ReadModel
+from services.intake.tail import TailUnavailableError
+
+log = logging.getLogger(__name__)
+
+PUBLISH_TIMEOUT_S = 10.0
+Channel = Literal["http", "kafka", "open311"]
+
+
+class BrokerUnavailableError(RuntimeError):
+    """Kafka did not acknowledge a write (or did not answer): nothing may be reported stored."""
+
+
+@dataclass(frozen=True)
+class Admitted:
+    ticket_id: str
+    event_id: str
+    duplicate: bool
+
+
+class Admission:
+    def __init__(self, names: Topics, ledger: Ledger, readmodel: ReadModel) -> None:
+        self.names = names
+        self.ledger = ledger
+        self.readmodel = readmodel
+        self.producer: AIOKafkaProducer | None = None
+        # Tickets this process is writing right now: a concurrent duplicate waits for the first.
+        self._inflight: dict[str, asyncio.Future[None]] = {}
+
+    async def admit(
+        self, requests: Sequence[RequestIn], source: str, channel: Channel, now: datetime
+    ) -> list[Admitted]:
+        """One result per request, in order; raises ``BrokerUnavailableError`` when any write
+        was not acknowledged (a retry is safe: what was written is then a duplicate)."""
+        events = [received_event(r, source, now, channel) for r in requests]
+        try:
+            await self.ledger.tail.sync()
+        except TailUnavailableError as exc:
+            raise BrokerUnavailableError(str(exc)) from exc
+        while pending := {self._inflight[e.subject] for e in events if e.subject in self._inflight}:
+            await asyncio.gather(*pending)
+        results: list[Admitted] = []
+        fresh: dict[str, RequestReceived] = {}
+        for event in events:
+            ticket_id = event.data.ticket_id
+            known = self.ledger.get(ticket_id)
+            if known is not None or ticket_id in fresh:
+                first = known.event_id if known is not None else fresh[ticket_id].id
+                results.append(Admitted(ticket_id, first, duplicate=True))
+            else:
+                fresh[ticket_id] = event
+                results.append(Admitted(ticket_id, event.id, duplicate=False))
+        if fresh:
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            for ticket_id in fresh:
+                self._inflight[ticket_id] = done
+            try:
+                await self._write(list(fresh.values()))
+            finally:
+                for ticket_id in fresh:
+                    if self._inflight.get(ticket_id) is done:
+                        del self._inflight[ticket_id]
+                done.set_result(None)
+        return results
+
+    async def _write(self, events: list[RequestReceived]) -> None:
+        producer = self.producer
+        if producer is None:
+            raise BrokerUnavailableError("the intake is starting")
+        entries = [
+            LedgerEntry(
+                ticket_id=e.data.ticket_id,
+                source=e.data.source,
+                external_id=e.data.external_id,
+                event_id=e.id,
+                channel=e.data.channel,
+                accepted_at=e.data.received_at,
+            )
+            for e in events
+        ]
+        try:
+            async with asyncio.timeout(PUBLISH_TIMEOUT_S):
+                await asyncio.gather(*(publish(producer, self.names, e) for e in events))
+                await self.ledger.record(producer, entries)
+        except (KafkaError, TimeoutError) as exc:
+            log.warning("broker did not take %d request(s): %s", len(events), type(exc).__name__)
+            raise BrokerUnavailableError(
+                "Kafka did not acknowledge the write; nothing was reported stored"
+            ) from exc
+        for event in events:
+            self.readmodel.apply(event)

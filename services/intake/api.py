@@ -1,0 +1,150 @@
+"""The intake service: its composition root. Upstream systems post requests and get a ticket id
+back at once; handlers post updates; Open311 clients use GeoReport v2; a consumer takes raw
+payloads from ``dispatch.intake.raw``.
+
+A 2xx is answered only after the broker acknowledged the event (acks=all); when Kafka cannot
+take it the answer is 503 with Retry-After, never a silent loss. ``/healthz`` says ok only once
+the idempotency ledger and the ticket read model have caught up with Kafka.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, MutableMapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import Response
+from prometheus_client import generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from schemas.policy import Policy, load_policy
+from services.common.bus import ensure_topics, make_producer
+from services.common.privacy import install_log_masking
+from services.common.settings import Settings
+from services.intake import docs, open311_routes, problems, routes
+from services.intake.problems import ProblemError
+from services.intake.raw import RawConsumer
+from services.intake.runtime import Intake
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1_048_576
+
+
+class BodyLimit:
+    """ASGI middleware: 413 for bodies over ``limit`` bytes, declared or streamed."""
+
+    def __init__(self, app: Any, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            response = problems.error_response(scope["path"], 413, f"body over {limit} bytes")
+            await response(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> MutableMapping[str, Any]:
+            nonlocal seen
+            message: MutableMapping[str, Any] = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise ProblemError(413, f"body over {limit} bytes")
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def create_app(settings: Settings, bootstrap: str, policy: Policy | None = None) -> FastAPI:
+    intake = Intake(settings, bootstrap, policy or load_policy(settings.policy, settings.sla_scale))
+    raw = RawConsumer(intake)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        install_log_masking()
+        await ensure_topics(
+            bootstrap, settings.topic_prefix, settings.partitions, settings.replication_factor
+        )
+        async with AsyncExitStack() as stack:
+            producer = make_producer(bootstrap)
+            await producer.start()
+            stack.push_async_callback(producer.stop)
+            intake.attach(producer)
+            stack.callback(intake.attach, None)
+            await intake.ledger.tail.start()
+            stack.push_async_callback(intake.ledger.tail.stop)
+            await intake.readmodel.tail.start()
+            stack.push_async_callback(intake.readmodel.tail.stop)
+            await raw.start()
+            stack.push_async_callback(raw.stop)
+            yield
+
+    app = FastAPI(
+        title="接诉即办 dispatch intake",
+        version="1",
+        description="上游系统提交群众诉求(心事心愿),处置人提交签收、办结等更新;"
+        "Upstream systems post residents' requests, handlers post updates, Open311 clients "
+        "use GeoReport v2. Errors are RFC 9457 problem documents (Open311's format under "
+        "/open311/).",
+        lifespan=lifespan,
+    )
+    app.state.intake = intake
+    problems.install(app)
+    app.include_router(routes.router)
+    app.include_router(open311_routes.router)
+
+    @app.get(
+        "/healthz",
+        summary="健康检查",
+        responses={503: docs.problems()[503]},
+    )
+    async def healthz() -> dict[str, Any]:
+        """ok once the ledger and the read model caught up with Kafka and the raw consumer runs."""
+        if not intake.ready:
+            raise ProblemError(
+                503, "starting: catching up with Kafka", headers={"Retry-After": "1"}
+            )
+        return {
+            "status": "ok",
+            "bootstrap": bootstrap,
+            "tickets": len(intake.readmodel),
+            "ledger": len(intake.ledger),
+        }
+
+    @app.get(
+        "/metrics",
+        summary="Prometheus 指标",
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {}}}},
+    )
+    async def metrics() -> Response:
+        return Response(generate_latest(intake.registry), media_type=CONTENT_TYPE_LATEST)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            for name, schema in docs.native_components().items():
+                if name in schemas:
+                    raise RuntimeError(f"native schema {name} clashes with an API schema")
+                schemas[name] = schema
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    return app

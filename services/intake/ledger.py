@@ -1,0 +1,77 @@
+"""Idempotency on ``(source, external_id)``: the ledger of accepted requests, kept in Kafka.
+
+Why a compacted topic (``dispatch.intake.ledger``, keyed by ticket id) and not the requests
+topic itself: an intake must know every ticket id ever accepted before it may answer, and
+reading ``dispatch.requests`` from the beginning costs the whole history (every full event,
+and later repeat reports too). The ledger holds one small record per ticket, and compaction
+keeps it at that size however long the system runs, so an intake's start-up reads a bounded
+amount. Every intake instance follows the whole ledger, so a request accepted by one instance
+is a duplicate for every other: before deciding that a request is new, an instance syncs with
+the ledger's end offsets (``Tail.sync``), so it sees every ledger write acknowledged before.
+
+Order of writes: the request event first (acks=all), then its ledger record (acks=all), then
+the 202. A crash between the two leaves an event without a ledger record; the upstream's retry
+is then written again with the same, derived event id, and consumers dedupe on ``id``. Two
+instances taking the same new request in the same millisecond may both answer 202 (same ticket
+id, same event id) for the same reason: at-least-once, never a different ticket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaProducer
+from pydantic import AwareDatetime, ValidationError
+
+from schemas.envelope import Model
+from services.intake.tail import Record, Tail
+
+log = logging.getLogger(__name__)
+
+
+class LedgerEntry(Model):
+    ticket_id: str
+    source: str
+    external_id: str
+    event_id: str
+    channel: str
+    accepted_at: AwareDatetime
+
+
+class Ledger:
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.topic = topic
+        self._entries: dict[str, LedgerEntry] = {}
+        self.tail = Tail(bootstrap, [topic], self._apply, "idempotency ledger")
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, ticket_id: str) -> LedgerEntry | None:
+        return self._entries.get(ticket_id)
+
+    def _apply(self, record: Record) -> None:
+        if record.key is None:
+            return
+        key = record.key.decode("utf-8", "replace")
+        if record.value is None:  # a tombstone: the ticket's idempotency window is over
+            self._entries.pop(key, None)
+            return
+        try:
+            entry = LedgerEntry.model_validate_json(record.value)
+        except ValidationError:
+            log.warning("ledger record at offset %d is not a ledger entry; ignored", record.offset)
+            return
+        self._entries[entry.ticket_id] = entry
+
+    async def record(self, producer: AIOKafkaProducer, entries: Sequence[LedgerEntry]) -> None:
+        """Write ``entries`` (acks=all), then know them here at once."""
+        futures = [
+            await producer.send(self.topic, e.model_dump_json().encode(), key=e.ticket_id.encode())
+            for e in entries
+        ]
+        await asyncio.gather(*futures)
+        for entry in entries:
+            self._entries[entry.ticket_id] = entry

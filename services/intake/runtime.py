@@ -1,0 +1,83 @@
+"""What the intake's routes and its raw consumer share in one process: settings, keys, the
+producer, the idempotency ledger, the ticket read model, the policy's catalog, metrics.
+Built in ``api.create_app`` (the composition root), started and stopped by its lifespan."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+
+from aiokafka import AIOKafkaProducer
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from schemas import topics
+from schemas.policy import Policy
+from services.common.bus import Topics
+from services.common.settings import Settings
+from services.intake.adapters import Catalog
+from services.intake.admission import Admission
+from services.intake.ledger import Ledger
+from services.intake.open311 import Service
+from services.intake.readmodel import ReadModel
+
+log = logging.getLogger(__name__)
+
+
+class Intake:
+    def __init__(self, settings: Settings, bootstrap: str, policy: Policy) -> None:
+        self.settings = settings
+        self.bootstrap = bootstrap
+        self.names = Topics(settings.topic_prefix)
+        self.keys = settings.keys_by_source()
+        self.policy = policy
+        self.catalog = Catalog.of((c.code, c.name) for c in policy.categories)
+        self.services = [
+            Service(c.code, c.name, c.description, c.tier, c.keywords) for c in policy.categories
+        ]
+        self.departments = {d.id: d.name for d in policy.departments}
+        self.ledger = Ledger(bootstrap, self.names(topics.INTAKE_LEDGER))
+        self.readmodel = ReadModel(bootstrap, self.names)
+        self.admission = Admission(self.names, self.ledger, self.readmodel)
+        self.producer: AIOKafkaProducer | None = None
+        self.raw_running = False
+        self.registry = CollectorRegistry()
+        self.accepted = Counter(
+            "dispatch_intake_accepted_total",
+            "requests by source and outcome (accepted, duplicate, invalid, rejected)",
+            ["source", "outcome", "channel"],
+            registry=self.registry,
+        )
+        self.updates = Counter(
+            "dispatch_intake_updates_total",
+            "ticket updates by action and outcome",
+            ["action", "outcome"],
+            registry=self.registry,
+        )
+        self.publish_seconds = Histogram(
+            "dispatch_intake_publish_seconds",
+            "time until the broker acknowledged a request",
+            registry=self.registry,
+        )
+
+    def attach(self, producer: AIOKafkaProducer | None) -> None:
+        self.producer = producer
+        self.admission.producer = producer
+
+    @property
+    def ready(self) -> bool:
+        return (
+            self.producer is not None
+            and self.ledger.tail.ready.is_set()
+            and self.readmodel.tail.ready.is_set()
+            and self.raw_running
+        )
+
+    def source_for(self, key: str) -> str | None:
+        """The source whose key this is; compares in constant time, never logs the key."""
+        offered = hashlib.sha256(key.encode()).digest()
+        found = None
+        for source, expected in self.keys.items():
+            if hmac.compare_digest(offered, hashlib.sha256(expected.encode()).digest()):
+                found = source
+        return found

@@ -1,0 +1,102 @@
+"""Follow topics from their beginning, in this process: the shell under the ledger and the
+read model. ``ready`` is set once the end offsets seen at start are reached; ``sync()`` waits
+until every record the broker had acknowledged before the call has been applied, which gives
+read-your-writes across intake instances."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import TypeAlias
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+from aiokafka.structs import ConsumerRecord
+
+from services.common.bus import make_consumer
+
+log = logging.getLogger(__name__)
+
+Record: TypeAlias = ConsumerRecord[bytes, bytes]
+
+
+class TailUnavailableError(RuntimeError):
+    """The broker did not answer in time: the view cannot be brought up to date."""
+
+
+class Tail:
+    def __init__(
+        self, bootstrap: str, topics: list[str], apply: Callable[[Record], None], name: str
+    ) -> None:
+        self._bootstrap = bootstrap
+        self._topics = topics
+        self._apply = apply
+        self._name = name
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._partitions: list[TopicPartition] = []
+        self._positions: dict[TopicPartition, int] = {}
+        self._moved = asyncio.Condition()
+        self.ready = asyncio.Event()
+
+    async def start(self) -> None:
+        consumer = make_consumer(self._bootstrap, group=None, fetch_max_wait_ms=100)
+        await consumer.start()
+        self._consumer = consumer
+        await consumer.topics()  # fills the metadata cache
+        self._partitions = [
+            TopicPartition(topic, p)
+            for topic in self._topics
+            for p in sorted(consumer.partitions_for_topic(topic) or set())
+        ]
+        consumer.assign(self._partitions)
+        if self._partitions:
+            await consumer.seek_to_beginning(*self._partitions)
+        ends = await consumer.end_offsets(self._partitions) if self._partitions else {}
+        self._task = asyncio.create_task(self._run(ends), name=f"tail-{self._name}")
+
+    async def _run(self, ends: dict[TopicPartition, int]) -> None:
+        assert self._consumer is not None
+        consumer = self._consumer
+        while True:
+            try:
+                batch = await consumer.getmany(timeout_ms=200, max_records=5000)
+                for records in batch.values():
+                    for record in records:
+                        self._apply(record)
+                positions = {tp: await consumer.position(tp) for tp in self._partitions}
+            except KafkaError as exc:
+                log.warning("%s: broker error while following: %s", self._name, exc)
+                await asyncio.sleep(0.5)
+                continue
+            async with self._moved:
+                self._positions = positions
+                self._moved.notify_all()
+            if not self.ready.is_set() and self._reached(ends):
+                log.info("%s caught up with %s", self._name, ", ".join(self._topics))
+                self.ready.set()
+
+    def _reached(self, ends: dict[TopicPartition, int]) -> bool:
+        return all(self._positions.get(tp, 0) >= end for tp, end in ends.items())
+
+    async def sync(self, timeout: float = 5.0) -> None:
+        """Return once everything written before this call has been applied."""
+        if self._consumer is None:
+            raise TailUnavailableError(f"{self._name} is not started")
+        try:
+            async with asyncio.timeout(timeout):
+                ends = await self._consumer.end_offsets(self._partitions)
+                async with self._moved:
+                    await self._moved.wait_for(lambda: self._reached(ends))
+        except (TimeoutError, KafkaError) as exc:
+            raise TailUnavailableError(f"{self._name}: the broker did not answer") from exc
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer is not None:
+            await self._consumer.stop()

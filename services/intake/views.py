@@ -1,0 +1,335 @@
+"""The intake's read model of a ticket, as a pure fold over its events (requests, updates and
+router decisions): ``apply(state, event) -> state``, then ``view(state)`` for what GET shows.
+
+Events of one ticket come from three topics, so they may arrive out of order (on a rebuild
+above all); the state keeps a timeline sorted by event time and derives the current status
+from it, and ignores an event id it has already applied. Phone numbers are masked here, once:
+nothing a GET returns carries a full number.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, Field
+
+from schemas.envelope import CloudEvent, Model
+from schemas.events import (
+    Assignee,
+    Level,
+    Location,
+    Reporter,
+    RequestReceived,
+    Resolution,
+    TicketAssigned,
+    TicketClassified,
+    TicketClosed,
+    TicketEscalated,
+    TicketFeedback,
+    TicketLinked,
+    TicketWhistled,
+    Tier,
+    UpdateData,
+)
+from schemas.words import CHINA, LEVEL_NAMES, REASON_NAMES, SOURCE_NAMES, TIER_NAMES
+from services.common.privacy import mask_phone, mask_text
+
+Status = Literal[
+    "received",
+    "classified",
+    "assigned",
+    "escalated",
+    "claimed",
+    "rejected",
+    "resolved",
+    "reopened",
+    "closed",
+]
+
+STATUS_OF: dict[str, Status] = {
+    "dispatch.request.received": "received",
+    "dispatch.ticket.classified": "classified",
+    "dispatch.ticket.assigned": "assigned",
+    "dispatch.ticket.escalated": "escalated",
+    "dispatch.ticket.claimed": "claimed",
+    "dispatch.ticket.rejected": "rejected",
+    "dispatch.ticket.resolved": "resolved",
+    "dispatch.ticket.reopened": "reopened",
+    "dispatch.ticket.closed": "closed",
+}
+ACTION_OF = {
+    "dispatch.ticket.claimed": "claim",
+    "dispatch.ticket.rejected": "reject",
+    "dispatch.ticket.resolved": "resolve",
+    "dispatch.ticket.feedback": "feedback",
+    "dispatch.ticket.reopened": "reopen",
+    "dispatch.ticket.whistled": "whistle",
+}
+# Order of events that share a timestamp (a decision stamped with its cause's time).
+RANK = {
+    kind: rank
+    for rank, kind in enumerate(
+        (
+            "dispatch.request.received",
+            "dispatch.ticket.classified",
+            "dispatch.ticket.assigned",
+            "dispatch.ticket.escalated",
+            "dispatch.ticket.claimed",
+            "dispatch.ticket.whistled",
+            "dispatch.ticket.rejected",
+            "dispatch.ticket.resolved",
+            "dispatch.ticket.feedback",
+            "dispatch.ticket.linked",
+            "dispatch.ticket.closed",
+            "dispatch.ticket.reopened",
+        )
+    )
+}
+UPDATE_WORDS = {
+    "claim": "签收",
+    "reject": "退单",
+    "resolve": "办结",
+    "reopen": "重新办理",
+}
+
+
+class Entry(Model):
+    """One event of a ticket's timeline, with the facts GET and Open311 show."""
+
+    id: str
+    type: str
+    time: AwareDatetime
+    summary: str = Field(description="中文摘要")
+    actor: str | None = None
+    note: str | None = None
+    tier: Tier | None = None
+    emergency: bool | None = None
+    category: str | None = None
+    category_name: str | None = None
+    resolution: Resolution | None = None
+    level: Level | None = None
+    assignee: Assignee | None = None
+    claim_by: AwareDatetime | None = None
+    resolve_by: AwareDatetime | None = None
+    satisfaction: int | None = None
+    department: str | None = None
+    outcome: str | None = None
+
+
+class Request(Model):
+    """What the upstream sent, as operators may see it (phones masked)."""
+
+    source: str
+    external_id: str
+    channel: str
+    correlationid: str
+    description: str
+    category: str | None = None
+    location: Location | None = None
+    reporter: Reporter | None = None
+    urgent: bool = False
+    households_affected: int | None = None
+    reported_at: AwareDatetime | None = None
+    received_at: AwareDatetime
+    attachments: tuple[str, ...] = ()
+
+
+class TicketState(Model):
+    ticket_id: str
+    request: Request | None = None
+    timeline: tuple[Entry, ...] = ()
+
+    def has(self, event_id: str) -> bool:
+        return any(e.id == event_id for e in self.timeline)
+
+    def entry(self, event_id: str) -> Entry | None:
+        return next((e for e in self.timeline if e.id == event_id), None)
+
+
+class TicketView(Model):
+    """``GET /v1/tickets/{ticket_id}``: current state and timeline."""
+
+    ticket_id: str
+    status: Status
+    source: str
+    external_id: str
+    description: str
+    category: str | None = None
+    category_name: str | None = None
+    tier: Tier | None = None
+    emergency: bool = False
+    resolution: Resolution | None = None
+    level: Level | None = None
+    assignee: Assignee | None = None
+    claim_by: AwareDatetime | None = None
+    resolve_by: AwareDatetime | None = None
+    satisfaction: int | None = None
+    location: Location | None = None
+    reporter: Reporter | None = None
+    urgent: bool = False
+    households_affected: int | None = None
+    reported_at: AwareDatetime | None = None
+    received_at: AwareDatetime
+    updated_at: AwareDatetime
+    attachments: tuple[str, ...] = ()
+    timeline: tuple[Entry, ...]
+
+
+def _hm(moment: datetime) -> str:
+    return moment.astimezone(CHINA).strftime("%m月%d日%H:%M")
+
+
+def request_of(event: RequestReceived) -> Request:
+    d = event.data
+    location = d.location
+    if location is not None and location.address:
+        location = location.model_copy(update={"address": mask_text(location.address)})
+    reporter = d.reporter
+    if reporter is not None:
+        reporter = reporter.model_copy(update={"phone": mask_phone(reporter.phone)})
+    return Request(
+        source=d.source,
+        external_id=d.external_id,
+        channel=d.channel,
+        correlationid=event.correlationid,
+        description=mask_text(d.description),
+        category=d.category,
+        location=location,
+        reporter=reporter,
+        urgent=d.urgent,
+        households_affected=d.households_affected,
+        reported_at=d.reported_at,
+        received_at=d.received_at,
+        attachments=tuple(d.attachments),
+    )
+
+
+def entry_of(event: CloudEvent) -> Entry | None:
+    """The timeline entry of an event, or None for an event the read model does not show."""
+    if isinstance(event, RequestReceived):
+        d = event.data
+        name = SOURCE_NAMES.get(d.source, d.source)
+        return _entry(event, summary=f"受理:{name}来件({d.external_id})")
+    if isinstance(event, TicketClassified):
+        c = event.data
+        urgent = "·紧急" if c.emergency else ""
+        return _entry(
+            event,
+            summary=f"分类:{c.category_name},{TIER_NAMES[c.tier]}{urgent}",
+            tier=c.tier,
+            emergency=c.emergency,
+            category=c.category,
+            category_name=c.category_name,
+            resolution=c.resolution,
+            department=c.department,
+        )
+    if isinstance(event, TicketAssigned):
+        a = event.data
+        return _entry(
+            event,
+            summary=f"派单:{a.assignee.name},{_hm(a.claim_by)}前签收,{_hm(a.resolve_by)}前办结",
+            tier=a.tier,
+            level=a.level,
+            assignee=a.assignee,
+            claim_by=a.claim_by,
+            resolve_by=a.resolve_by,
+        )
+    if isinstance(event, TicketEscalated):
+        x = event.data
+        return _entry(
+            event,
+            summary=f"升级:{LEVEL_NAMES[x.from_level]}→{LEVEL_NAMES[x.to_level]}"
+            f"({REASON_NAMES[x.reason]}),改派{x.assignee.name}",
+            level=x.to_level,
+            assignee=x.assignee,
+            claim_by=x.claim_by,
+            resolve_by=x.resolve_by,
+        )
+    if isinstance(event, TicketClosed):
+        s = event.data
+        timing = {True: "按期", False: "超期", None: ""}[s.on_time]
+        text = f"结案:并入{s.merged_into}" if s.outcome == "merged" else f"结案:{timing}办结"
+        return _entry(event, summary=text, outcome=s.outcome, satisfaction=s.satisfaction)
+    if isinstance(event, TicketLinked):
+        return _entry(event, summary=f"重复反映:{event.data.repeat}并入本工单")
+    data = getattr(event, "data", None)
+    if event.type in ACTION_OF and isinstance(data, UpdateData):
+        return _update_entry(event, data)
+    return None
+
+
+def _entry(event: CloudEvent, **facts: Any) -> Entry:
+    return Entry(id=event.id, type=event.type, time=event.time, **facts)
+
+
+def _update_entry(event: CloudEvent, data: UpdateData) -> Entry:
+    note = mask_text(data.note) if data.note else None
+    actor = mask_text(data.actor)
+    if isinstance(event, TicketFeedback):
+        return _entry(
+            event,
+            summary=f"回访评价:{event.data.satisfaction}分({actor})",
+            actor=actor,
+            note=note,
+            satisfaction=event.data.satisfaction,
+        )
+    if isinstance(event, TicketWhistled):
+        return _entry(
+            event,
+            summary=f"吹哨报到:{actor}吹哨,请{event.data.department}报到",
+            actor=actor,
+            note=note,
+            department=event.data.department,
+        )
+    word = UPDATE_WORDS[ACTION_OF[event.type]]
+    return _entry(event, summary=f"{word}:{actor}", actor=actor, note=note)
+
+
+def apply(state: TicketState, event: CloudEvent) -> TicketState:
+    """The state after ``event``; an event already applied (same id) changes nothing."""
+    if state.has(event.id):
+        return state
+    entry = entry_of(event)
+    if entry is None:
+        return state
+    timeline = tuple(sorted((*state.timeline, entry), key=lambda e: (e.time, RANK.get(e.type, 50))))
+    request = request_of(event) if isinstance(event, RequestReceived) else state.request
+    return state.model_copy(update={"timeline": timeline, "request": request})
+
+
+def view(state: TicketState) -> TicketView | None:
+    """What GET shows; None until the request itself has been seen."""
+    request = state.request
+    if request is None:
+        return None
+    current: dict[str, object] = {"status": "received", "category": request.category}
+    for entry in state.timeline:
+        if entry.type in STATUS_OF and not (
+            entry.type == "dispatch.ticket.classified" and current["status"] != "received"
+        ):
+            current["status"] = STATUS_OF[entry.type]
+        for name in (
+            "tier",
+            "emergency",
+            "category",
+            "category_name",
+            "resolution",
+            "level",
+            "assignee",
+            "claim_by",
+            "resolve_by",
+            "satisfaction",
+        ):
+            value = getattr(entry, name)
+            if value is not None:
+                current[name] = value
+    return TicketView.model_validate(
+        {
+            "ticket_id": state.ticket_id,
+            **request.model_dump(exclude={"channel", "correlationid", "category"}),
+            **current,
+            "updated_at": state.timeline[-1].time if state.timeline else request.received_at,
+            "timeline": state.timeline,
+        }
+    )

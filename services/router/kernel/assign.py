@@ -1,0 +1,116 @@
+"""Who acts: the first assignee by tier, and the next one up the five-level grid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemas.events import Assignee, Level
+from schemas.policy import Policy
+from schemas.policy.grid import Placed, grid_of
+from services.router.kernel.locate import Located
+from services.router.kernel.rules import Classification
+
+KIND_BY_LEVEL: dict[str, str] = {
+    "microgrid": "microgrid_leader",
+    "areagrid": "areagrid_leader",
+    "community": "community",
+    "street": "street",
+    "district": "command_center",
+}
+CONVENER_SUFFIX = ":convener"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    level: Level
+    assignee: Assignee
+    copied_to: tuple[Assignee, ...] = ()
+    rule: str = ""
+
+
+def unit_assignee(unit: Placed) -> Assignee:
+    return Assignee(
+        id=unit.id, kind=KIND_BY_LEVEL[unit.level], name=f"{unit.name}·{unit.handler.name}"
+    )
+
+
+def department_assignee(policy: Policy, department_id: str) -> Assignee:
+    dep = policy.department_by_id[department_id]
+    return Assignee(id=dep.id, kind="department", name=dep.name)
+
+
+def convener_assignee(policy: Policy, community: Placed) -> Assignee:
+    convener = grid_of(policy).conveners[community.id]
+    return Assignee(
+        id=f"{community.id}{CONVENER_SUFFIX}",
+        kind="convener",
+        name=f"{community.name}近邻恳谈会·{convener.name}",
+    )
+
+
+def command_center(policy: Policy) -> Target:
+    return Target("district", unit_assignee(grid_of(policy).root))
+
+
+def first(cls: Classification, located: Located, policy: Policy) -> Target:
+    """大事全市解、中事部门解、小事就地解、杂事协商解; life-safety to the command center."""
+    directory = grid_of(policy)
+    unit = located.unit
+    center = unit_assignee(directory.root)
+    community = directory.by_id.get(unit.community) if unit.community else None
+    community_copy = (unit_assignee(community),) if community is not None else ()
+    involved = tuple(department_assignee(policy, d) for d in cls.departments)
+    if cls.emergency:
+        return Target("district", center, involved + community_copy, "assign:emergency")
+    if cls.tier == "city":
+        return Target("district", center, involved, "assign:city")
+    if cls.tier == "department" and cls.department is not None:
+        dep = policy.department_by_id[cls.department]
+        return Target(
+            dep.level, department_assignee(policy, dep.id), community_copy, "assign:department"
+        )
+    if cls.tier == "consultation" and community is not None:
+        return Target("community", convener_assignee(policy, community), (), "assign:consultation")
+    # 小事就地解 (and any tier without a better owner): the lowest unit the location resolved
+    # to, which is the district command center when the location is unknown.
+    return Target(unit.level, unit_assignee(unit), (), f"assign:{cls.tier}:{unit.level}")
+
+
+def _unit_of(assignee: Assignee, policy: Policy) -> Placed | None:
+    """The grid unit behind an assignee (a convener belongs to their community)."""
+    unit_id = assignee.id.removesuffix(CONVENER_SUFFIX)
+    return grid_of(policy).by_id.get(unit_id)
+
+
+def next_up(assignee: Assignee, policy: Policy) -> Target | None:
+    """The unit above the current assignee; None at the top (the district command center).
+
+    A department hands back to the command center (re-triage); a convener to the community.
+    """
+    if assignee.kind == "department":
+        return command_center(policy)
+    unit = _unit_of(assignee, policy)
+    if unit is None:
+        return command_center(policy)
+    if assignee.kind == "convener":
+        return Target(unit.level, unit_assignee(unit))
+    if unit.parent is None:
+        return None
+    parent = grid_of(policy).by_id[unit.parent]
+    return Target(parent.level, unit_assignee(parent))
+
+
+LEVELS: tuple[Level, ...] = ("microgrid", "areagrid", "community", "street", "district")
+
+
+def street_of(unit_id: str | None, policy: Policy) -> Target:
+    """提级督办 at the street of the ticket's place (the command center when it has none)."""
+    unit = grid_of(policy).by_id.get(unit_id) if unit_id else None
+    if unit is None or unit.street is None:
+        return command_center(policy)
+    street = grid_of(policy).by_id[unit.street]
+    return Target("street", unit_assignee(street))
+
+
+def is_below(level: Level, other: Level) -> bool:
+    return LEVELS.index(level) < LEVELS.index(other)

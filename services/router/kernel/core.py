@@ -1,0 +1,158 @@
+"""The router's decisions: pure functions of (ticket state, input event, policy) → new events.
+
+No Kafka, Faust, HTTP or asyncio here. Time comes from the input event; ids derive from it.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from schemas.envelope import CloudEvent, Decision
+from schemas.events import (
+    AssignedData,
+    ClassifiedData,
+    ClockTicked,
+    ClosedData,
+    LinkedData,
+    RequestReceived,
+    TicketAssigned,
+    TicketClassified,
+    TicketClosed,
+    TicketLinked,
+    Unit,
+)
+from schemas.policy import Policy
+from services.router.kernel import assign, escalation, lifecycle
+from services.router.kernel.deadlines import due
+from services.router.kernel.emit import envelope, summarise
+from services.router.kernel.errors import TransitionError, UnknownTicketError
+from services.router.kernel.locate import Located, locate
+from services.router.kernel.rules import Classification, Facts, classify
+from services.router.kernel.state import Ticket, apply, place_key, start
+
+
+class OpenTickets(Protocol):
+    """Which ticket is open at a place+category (a dict will do)."""
+
+    def get(self, place: str, /) -> str | None: ...
+
+
+__all__ = ["TransitionError", "UnknownTicketError", "decide", "step", "summarise"]
+
+
+def _classified(
+    event: RequestReceived, cls: Classification, located: Located, policy: Policy
+) -> TicketClassified:
+    unit = located.unit
+    return TicketClassified(
+        **envelope(event, "classified", policy, 0),
+        data=ClassifiedData(
+            ticket_id=event.data.ticket_id,
+            category=cls.category.code,
+            category_name=cls.category.name,
+            tier=cls.tier,
+            emergency=cls.emergency,
+            resolution=cls.resolution,
+            department=cls.department,
+            unit=Unit(id=unit.id, level=unit.level, name=unit.name),
+            rule=cls.rule,
+            evidence=[*cls.evidence, located.evidence],
+        ),
+    )
+
+
+def on_request(event: RequestReceived, policy: Policy, open_at: OpenTickets) -> list[Decision]:
+    """Classify, locate and assign; a repeat of an open ticket joins it instead (多次反映)."""
+    d = event.data
+    facts = Facts(
+        description=d.description,
+        category=d.category,
+        urgent=d.urgent,
+        households_affected=d.households_affected,
+        resolution_hint=d.resolution_hint,
+    )
+    cls = classify(facts, policy)
+    located = locate(policy, d.location, d.description)
+    classified = _classified(event, cls, located, policy)
+    place = place_key(located.unit.id, located.unit.level, cls.category.code)
+    joined = open_at.get(place) if place is not None and not cls.emergency else None
+    if joined is not None and joined != d.ticket_id:
+        closed = TicketClosed(
+            **envelope(event, "closed:merged", policy, 0),
+            data=ClosedData(
+                ticket_id=d.ticket_id, outcome="merged", merged_into=joined, on_time=None
+            ),
+        )
+        linked = TicketLinked(
+            **envelope(event, "linked", policy, 0, subject=joined),
+            data=LinkedData(ticket_id=joined, repeat=d.ticket_id, summary=summarise(d.description)),
+        )
+        return [classified, closed, linked]
+    to = assign.first(cls, located, policy)
+    deadlines = due(d.received_at, cls.tier, cls.emergency, policy)
+    assigned = TicketAssigned(
+        **envelope(event, "assigned:1", policy, 0),
+        data=AssignedData(
+            ticket_id=d.ticket_id,
+            summary=summarise(d.description),
+            tier=cls.tier,
+            level=to.level,
+            assignee=to.assignee,
+            claim_by=deadlines.claim_by,
+            resolve_by=deadlines.resolve_by,
+            attempt=1,
+            copied_to=list(to.copied_to),
+            rule=to.rule,
+        ),
+    )
+    return [classified, assigned]
+
+
+def decide(
+    ticket: Ticket | None,
+    event: CloudEvent,
+    policy: Policy,
+    open_at: OpenTickets | None = None,
+) -> list[Decision]:
+    """The decisions ``event`` calls for; a redelivered input calls for none.
+
+    ``open_at`` maps a place key to the open ticket there (for repeat reports).
+    Raises ``TransitionError`` for an input the ticket's state does not allow.
+    """
+    if ticket is not None and ticket.has_applied(event.id):
+        return []
+    if ticket is not None and ticket.has_refused(event.id):
+        raise TransitionError(f"{event.type} {event.id} was refused before; refused again")
+    if isinstance(event, RequestReceived):
+        if ticket is not None:
+            return []  # the same ticket again under another event id: already decided
+        return on_request(event, policy, open_at or {})
+    if isinstance(event, ClockTicked):
+        return escalation.on_tick(ticket, event, policy) if ticket is not None else []
+    if ticket is None:
+        raise UnknownTicketError(f"{event.type} for {event.subject}, a ticket not seen yet")
+    return lifecycle.decide(ticket, event, policy)
+
+
+def step(
+    ticket: Ticket | None,
+    event: CloudEvent,
+    policy: Policy,
+    open_at: OpenTickets | None = None,
+) -> tuple[Ticket | None, list[Decision]]:
+    """Decide, then fold the input and this ticket's decisions into its state."""
+    decisions = decide(ticket, event, policy, open_at)
+    if isinstance(event, ClockTicked):  # time passing is not an input of the ticket
+        for decision in decisions:
+            assert ticket is not None
+            ticket = apply(ticket, decision)
+        return ticket, decisions
+    if ticket is None and isinstance(event, RequestReceived):
+        ticket = start(event, policy.version)
+    if ticket is None:
+        return None, decisions
+    ticket = apply(ticket, event, is_input=True)
+    for decision in decisions:
+        if decision.subject == ticket.ticket_id:
+            ticket = apply(ticket, decision)
+    return ticket, decisions

@@ -1,0 +1,87 @@
+"""Nothing overdue goes unnoticed: on each clock tick, what passed its deadline moves up the
+grid (microgrid → areagrid → community → street → district).
+
+- claim overdue (催办): the next level up is assigned, with new deadlines;
+- resolve overdue (督办): the next level up supervises, with new deadlines;
+- resolved without 回访 feedback for the policy's window: closed;
+- at the district command center there is no one above: the ticket stays overdue, visibly.
+Pure: the tick's time is the only "now".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from schemas.envelope import Decision
+from schemas.events import ClockTicked, ClosedData, EscalationReason, TicketClosed
+from schemas.policy import Policy
+from services.router.kernel import assign
+from services.router.kernel.deadlines import after, due
+from services.router.kernel.emit import envelope
+from services.router.kernel.lifecycle import escalated
+from services.router.kernel.state import Ticket
+
+
+def feedback_due(ticket: Ticket, policy: Policy) -> datetime | None:
+    if ticket.resolved_at is None:
+        return None
+    return after(ticket.resolved_at, policy.lifecycle.feedback_window, "working", policy)
+
+
+def next_check(ticket: Ticket, policy: Policy) -> datetime | None:
+    """When this ticket next needs a look: its claim, resolve or feedback deadline."""
+    if ticket.status == "assigned":
+        return ticket.claim_by
+    if ticket.status == "claimed":
+        return ticket.resolve_by
+    if ticket.status == "resolved":
+        return feedback_due(ticket, policy)
+    return None
+
+
+def _overdue(ticket: Ticket, now: datetime) -> EscalationReason | None:
+    if ticket.status == "assigned" and ticket.claim_by is not None and ticket.claim_by <= now:
+        return "claim_overdue"
+    if ticket.status == "claimed" and ticket.resolve_by is not None and ticket.resolve_by <= now:
+        return "resolve_overdue"
+    return None
+
+
+def on_tick(ticket: Ticket, tick: ClockTicked, policy: Policy) -> list[Decision]:
+    now = tick.time
+    cause = f"{ticket.ticket_id}:{ticket.attempt}"
+    if ticket.status == "resolved":
+        closes = feedback_due(ticket, policy)
+        if closes is None or now < closes:
+            return []
+        assert ticket.resolved_at is not None and ticket.promised_by is not None
+        return [
+            TicketClosed(
+                **envelope(
+                    tick,
+                    "closed:no_feedback",
+                    policy,
+                    ticket.version,
+                    subject=ticket.ticket_id,
+                    cause_key=cause,
+                ),
+                data=ClosedData(
+                    ticket_id=ticket.ticket_id,
+                    outcome="resolved",
+                    on_time=ticket.resolved_at <= ticket.promised_by,
+                ),
+            )
+        ]
+    reason = _overdue(ticket, now)
+    if reason is None:
+        return []
+    assert ticket.assignee is not None and ticket.tier is not None
+    to = assign.next_up(ticket.assignee, policy)
+    if to is None:
+        return []
+    deadlines = due(now, ticket.tier, ticket.emergency, policy)
+    return [
+        escalated(
+            ticket, tick, policy, to, reason, deadlines, f"escalated:{reason}", cause_key=cause
+        )
+    ]

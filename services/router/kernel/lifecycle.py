@@ -1,0 +1,226 @@
+"""A ticket after its first assignment: 签收 claim, 退单 reject, 办结 resolve, 回访 feedback,
+reopen, 吹哨报到 whistle, and a repeat report joining it. Pure: state + input → decisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import singledispatch
+
+from schemas.envelope import CloudEvent, Decision
+from schemas.events import (
+    AssignedData,
+    ClosedData,
+    EscalatedData,
+    EscalationReason,
+    TicketAssigned,
+    TicketClaimed,
+    TicketClosed,
+    TicketEscalated,
+    TicketFeedback,
+    TicketLinked,
+    TicketRejected,
+    TicketReopened,
+    TicketResolved,
+    TicketWhistled,
+)
+from schemas.policy import Policy
+from services.router.kernel import assign
+from services.router.kernel.assign import Target
+from services.router.kernel.deadlines import Due, after, due
+from services.router.kernel.emit import envelope
+from services.router.kernel.errors import TransitionError
+from services.router.kernel.state import Ticket
+
+STATUS_NAMES = {
+    "received": "未派单",
+    "assigned": "待签收",
+    "claimed": "已签收",
+    "resolved": "已办结待回访",
+    "closed": "已关闭",
+}
+
+
+def _require(ticket: Ticket, event: CloudEvent, *allowed: str) -> None:
+    if ticket.status not in allowed:
+        raise TransitionError(
+            f"{event.type.rsplit('.', 1)[1]} is not allowed on ticket {ticket.ticket_id}: it is "
+            f"{ticket.status} ({STATUS_NAMES[ticket.status]}); allowed when {' or '.join(allowed)}"
+        )
+
+
+def _deadlines(ticket: Ticket, start: datetime, policy: Policy) -> Due:
+    assert ticket.tier is not None
+    return due(start, ticket.tier, ticket.emergency, policy)
+
+
+def escalated(
+    ticket: Ticket,
+    event: CloudEvent,
+    policy: Policy,
+    to: Target,
+    reason: EscalationReason,
+    deadlines: Due,
+    purpose: str,
+    cause_key: str | None = None,
+) -> TicketEscalated:
+    assert ticket.level is not None
+    return TicketEscalated(
+        **envelope(
+            event, purpose, policy, ticket.version, subject=ticket.ticket_id, cause_key=cause_key
+        ),
+        data=EscalatedData(
+            ticket_id=ticket.ticket_id,
+            summary=ticket.summary,
+            from_level=ticket.level,
+            to_level=to.level,
+            reason=reason,
+            assignee=to.assignee,
+            previous_assignee=ticket.assignee,
+            claim_by=deadlines.claim_by,
+            resolve_by=deadlines.resolve_by,
+            attempt=ticket.attempt + 1,
+        ),
+    )
+
+
+def reassigned(ticket: Ticket, event: CloudEvent, policy: Policy, rule: str) -> TicketAssigned:
+    """Back to the same handler with new deadlines (reopen)."""
+    assert ticket.tier is not None and ticket.level is not None and ticket.assignee is not None
+    deadlines = _deadlines(ticket, event.time, policy)
+    return TicketAssigned(
+        **envelope(
+            event,
+            f"assigned:{ticket.attempt + 1}",
+            policy,
+            ticket.version,
+            subject=ticket.ticket_id,
+        ),
+        data=AssignedData(
+            ticket_id=ticket.ticket_id,
+            summary=ticket.summary,
+            tier=ticket.tier,
+            level=ticket.level,
+            assignee=ticket.assignee,
+            claim_by=deadlines.claim_by,
+            resolve_by=deadlines.resolve_by,
+            attempt=ticket.attempt + 1,
+            rule=rule,
+        ),
+    )
+
+
+@singledispatch
+def _decide(event: CloudEvent, ticket: Ticket, policy: Policy) -> list[Decision]:
+    raise TransitionError(f"the router does not take {event.type} as input")
+
+
+@_decide.register
+def _(event: TicketClaimed, ticket: Ticket, policy: Policy) -> list[Decision]:
+    _require(ticket, event, "assigned")
+    return []
+
+
+@_decide.register
+def _(event: TicketResolved, ticket: Ticket, policy: Policy) -> list[Decision]:
+    _require(ticket, event, "claimed")
+    return []
+
+
+@_decide.register
+def _(event: TicketRejected, ticket: Ticket, policy: Policy) -> list[Decision]:
+    """退单: to the next responsible unit up; the n-th reject to the street (提级督办)."""
+    _require(ticket, event, "assigned", "claimed")
+    assert ticket.assignee is not None and ticket.level is not None
+    to: Target | None
+    if ticket.rejects + 1 >= policy.lifecycle.rejects_before_street and assign.is_below(
+        ticket.level, "street"
+    ):
+        to = assign.street_of(ticket.unit_id, policy)
+    else:
+        to = assign.next_up(ticket.assignee, policy)
+    if to is None:
+        raise TransitionError(
+            f"ticket {ticket.ticket_id} is with the district command center, which cannot send "
+            "it back: reassign it instead"
+        )
+    deadlines = _deadlines(ticket, event.time, policy)
+    return [escalated(ticket, event, policy, to, "rejected", deadlines, "escalated:rejected")]
+
+
+@_decide.register
+def _(event: TicketFeedback, ticket: Ticket, policy: Policy) -> list[Decision]:
+    """回访: satisfied closes the ticket; dissatisfied sends it back with a new deadline."""
+    _require(ticket, event, "resolved")
+    if event.data.satisfaction < policy.lifecycle.satisfied_at_least:
+        return [reassigned(ticket, event, policy, "reopen:dissatisfied")]
+    assert ticket.resolved_at is not None and ticket.promised_by is not None
+    return [
+        TicketClosed(
+            **envelope(event, "closed", policy, ticket.version),
+            data=ClosedData(
+                ticket_id=ticket.ticket_id,
+                outcome="resolved",
+                on_time=ticket.resolved_at <= ticket.promised_by,
+                satisfaction=event.data.satisfaction,
+            ),
+        )
+    ]
+
+
+@_decide.register
+def _(event: TicketReopened, ticket: Ticket, policy: Policy) -> list[Decision]:
+    _require(ticket, event, "resolved", "closed")
+    if ticket.merged_into is not None:
+        raise TransitionError(
+            f"ticket {ticket.ticket_id} was merged into {ticket.merged_into}: reopen that one"
+        )
+    return [reassigned(ticket, event, policy, "reopen")]
+
+
+@_decide.register
+def _(event: TicketWhistled, ticket: Ticket, policy: Policy) -> list[Decision]:
+    """吹哨报到: the department called in must report (claim) within the policy's limit."""
+    _require(ticket, event, "assigned", "claimed")
+    department = policy.department_by_id.get(event.data.department)
+    if department is None:
+        known = ", ".join(f"{d.id} {d.short}" for d in policy.departments)
+        raise TransitionError(f"no department {event.data.department!r}; known: {known}")
+    to = Target(department.level, assign.department_assignee(policy, department.id))
+    limits = policy.deadlines.department
+    deadlines = Due(
+        claim_by=after(event.time, policy.lifecycle.whistle_report, limits.clock, policy),
+        resolve_by=after(event.time, limits.resolve, limits.clock, policy),
+    )
+    return [escalated(ticket, event, policy, to, "whistle", deadlines, "escalated:whistle")]
+
+
+@_decide.register
+def _(event: TicketLinked, ticket: Ticket, policy: Policy) -> list[Decision]:
+    """群众反映多次: an open ticket goes one level up; a finished one is reopened."""
+    if ticket.merged_into is not None:
+        raise TransitionError(
+            f"ticket {ticket.ticket_id} was itself merged into {ticket.merged_into}"
+        )
+    if ticket.status in ("resolved", "closed"):
+        return [reassigned(ticket, event, policy, "reopen:repeat_report")]
+    _require(ticket, event, "assigned", "claimed")
+    assert ticket.assignee is not None and ticket.level is not None
+    to = assign.next_up(ticket.assignee, policy) or Target(ticket.level, ticket.assignee)
+    fresh = _deadlines(ticket, event.time, policy)
+    assert ticket.resolve_by is not None
+    deadlines = Due(claim_by=fresh.claim_by, resolve_by=max(ticket.resolve_by, fresh.claim_by))
+    return [
+        escalated(
+            ticket,
+            event,
+            policy,
+            to,
+            "repeat_report",
+            deadlines,
+            f"escalated:repeat_report:{event.data.repeat}",
+        )
+    ]
+
+
+def decide(ticket: Ticket, event: CloudEvent, policy: Policy) -> list[Decision]:
+    return _decide(event, ticket, policy)

@@ -1,0 +1,201 @@
+"""A ticket's state: a fold (``apply``) over the events of a ticket, inputs and decisions alike."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import singledispatch
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from schemas.envelope import CloudEvent
+from schemas.events import (
+    Assignee,
+    Level,
+    RequestReceived,
+    TicketAssigned,
+    TicketClaimed,
+    TicketClassified,
+    TicketClosed,
+    TicketEscalated,
+    TicketFeedback,
+    TicketRejected,
+    TicketResolved,
+    Tier,
+)
+
+Status = Literal["received", "assigned", "claimed", "resolved", "closed"]
+OPEN: frozenset[str] = frozenset({"assigned", "claimed"})
+
+
+class Ticket(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ticket_id: str
+    correlationid: str
+    policyversion: str
+    received_at: datetime
+    status: Status = "received"
+    summary: str = ""
+    tier: Tier | None = None
+    emergency: bool = False
+    category: str | None = None
+    department: str | None = None
+    unit_id: str | None = None
+    place: str | None = None
+    level: Level | None = None
+    assignee: Assignee | None = None
+    claim_by: datetime | None = None
+    resolve_by: datetime | None = None
+    promised_by: datetime | None = None
+    attempt: int = 0
+    rejects: int = 0
+    claimed_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    satisfaction: int | None = None
+    merged_into: str | None = None
+    version: int = 0
+    applied: tuple[str, ...] = ()
+    refused: tuple[str, ...] = ()
+
+    def has_applied(self, event_id: str) -> bool:
+        return event_id in self.applied
+
+    def has_refused(self, event_id: str) -> bool:
+        return event_id in self.refused
+
+    @property
+    def is_open(self) -> bool:
+        """Someone must still act on it (claim or resolve)."""
+        return self.status in OPEN
+
+
+def place_key(unit_id: str, level: str, category: str) -> str | None:
+    """Where-and-what of a request: repeated reports of one place and category meet here.
+    A request located only to the district is too vague to call anything a repeat of it."""
+    return None if level == "district" else f"{unit_id}|{category}"
+
+
+def place_holder(after: Ticket, holder: str | None) -> str | None:
+    """Who holds ``after.place`` in the open-ticket index once ``after`` is the ticket's state:
+    a ticket takes a free place while open or awaiting feedback, and frees it when closed."""
+    if after.place is None or after.merged_into is not None:
+        return holder
+    if after.status == "closed":
+        return None if holder == after.ticket_id else holder
+    return after.ticket_id if holder is None else holder
+
+
+@singledispatch
+def _mutate(event: CloudEvent, ticket: Ticket) -> Ticket:
+    return ticket
+
+
+@_mutate.register
+def _(event: TicketClassified, ticket: Ticket) -> Ticket:
+    d = event.data
+    return ticket.model_copy(
+        update={
+            "tier": d.tier,
+            "emergency": d.emergency,
+            "category": d.category,
+            "department": d.department,
+            "unit_id": d.unit.id,
+            "place": place_key(d.unit.id, d.unit.level, d.category),
+        }
+    )
+
+
+@_mutate.register
+def _(event: TicketAssigned, ticket: Ticket) -> Ticket:
+    d = event.data
+    return ticket.model_copy(
+        update={
+            "status": "assigned",
+            "summary": d.summary,
+            "tier": d.tier,
+            "level": d.level,
+            "assignee": d.assignee,
+            "claim_by": d.claim_by,
+            "resolve_by": d.resolve_by,
+            "promised_by": d.resolve_by,
+            "attempt": d.attempt,
+            "claimed_at": None,
+            "resolved_at": None,
+            "closed_at": None,
+            "satisfaction": None,
+        }
+    )
+
+
+@_mutate.register
+def _(event: TicketEscalated, ticket: Ticket) -> Ticket:
+    d = event.data
+    return ticket.model_copy(
+        update={
+            "status": "assigned",
+            "level": d.to_level,
+            "assignee": d.assignee,
+            "claim_by": d.claim_by,
+            "resolve_by": d.resolve_by,
+            "attempt": d.attempt,
+            "claimed_at": None,
+        }
+    )
+
+
+@_mutate.register
+def _(event: TicketClosed, ticket: Ticket) -> Ticket:
+    return ticket.model_copy(
+        update={"status": "closed", "closed_at": event.time, "merged_into": event.data.merged_into}
+    )
+
+
+@_mutate.register
+def _(event: TicketClaimed, ticket: Ticket) -> Ticket:
+    return ticket.model_copy(update={"status": "claimed", "claimed_at": event.time})
+
+
+@_mutate.register
+def _(event: TicketRejected, ticket: Ticket) -> Ticket:
+    return ticket.model_copy(update={"rejects": ticket.rejects + 1})
+
+
+@_mutate.register
+def _(event: TicketResolved, ticket: Ticket) -> Ticket:
+    return ticket.model_copy(update={"status": "resolved", "resolved_at": event.time})
+
+
+@_mutate.register
+def _(event: TicketFeedback, ticket: Ticket) -> Ticket:
+    return ticket.model_copy(update={"satisfaction": event.data.satisfaction})
+
+
+def start(event: RequestReceived, policyversion: str) -> Ticket:
+    return Ticket(
+        ticket_id=event.data.ticket_id,
+        correlationid=event.correlationid,
+        policyversion=policyversion,
+        received_at=event.data.received_at,
+    )
+
+
+def refuse(ticket: Ticket, event_id: str) -> Ticket:
+    """Remember a refused input, so a redelivery of it is refused again, never applied."""
+    if ticket.has_refused(event_id):
+        return ticket
+    return ticket.model_copy(update={"refused": (*ticket.refused, event_id)})
+
+
+def apply(ticket: Ticket, event: CloudEvent, *, is_input: bool = False) -> Ticket:
+    """The ticket after ``event``. Inputs are remembered (a redelivery changes nothing) and
+    counted: ``version`` is the number of inputs folded in, recorded on every decision."""
+    if not is_input:
+        return _mutate(event, ticket)
+    if ticket.has_applied(event.id):
+        return ticket
+    after = _mutate(event, ticket)
+    return after.model_copy(
+        update={"applied": (*after.applied, event.id), "version": after.version + 1}
+    )
