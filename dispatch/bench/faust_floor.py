@@ -17,13 +17,13 @@ import faust
 
 from schemas.codec import HEADERS
 from services.common.settings import Settings
-from services.router.app import RAW, faust_app, serve
+from services.router.faust_kafka import RAW, faust_app, serve
 
 SENDS_PER_EVENT = 2
 
 
 def build(settings: Settings, bootstrap: str, source: str, sink: str) -> faust.App:
-    app = faust_app(settings, bootstrap)
+    app = faust_app(settings, bootstrap, "dispatch-faust-floor")
     parts = settings.partitions
     tickets = app.Table("tickets", default=None, partitions=parts, **RAW)
     places = app.GlobalTable("places", default=None, partitions=parts, **RAW)

@@ -24,9 +24,9 @@ from services.audit.log import AuditLog, Logged
 from services.audit.order import Plan, plans, tick_of
 from services.audit.policies import PolicyBook
 from services.audit.recorded import recorded, router_clock
-from services.router.kernel.core import TransitionError, UnknownTicketError, decide, step
 from services.router.kernel.escalation import next_check
-from services.router.kernel.state import Ticket, place_holder, refuse
+from services.router.kernel.handle import Outcome, handle
+from services.router.kernel.places import apply_changes
 
 GRACE = timedelta(seconds=5)
 """How far the router may lag behind its clock before a decision it owes counts as missing."""
@@ -148,33 +148,22 @@ class _Replay:
         return ("input", after) if after is not None else None
 
     def refuses(self, cursor: Cursor, logged: Logged) -> bool:
-        try:
-            decide(cursor.state, logged.event, cursor.policy, self.index)
-        except UnknownTicketError:
-            return False
-        except TransitionError:
-            return True
-        except Exception:  # apply_input reports it
-            return False
-        return False
+        return handle(cursor.state, logged.event, cursor.policy, self.index).refusal is not None
 
     def apply_input(self, cursor: Cursor, logged: Logged) -> None:
-        event, before, plan = logged.event, cursor.state, cursor.plan
-        try:
-            after, decided = step(before, event, cursor.policy, self.index)
-        except UnknownTicketError:
+        """The kernel's outcome, as the router's shell takes it: a refusal (or a fault of the
+        logic) is a dead letter, a park waits for the request, the rest is decided."""
+        event, plan = logged.event, cursor.plan
+        outcome = handle(cursor.state, event, cursor.policy, self.index)
+        if outcome.parked:
             return
-        except TransitionError as err:
-            if before is not None:
-                cursor.state = refuse(before, event.id)
-            self.ledger.refused(plan, logged, str(err))
-            return
-        except Exception as err:  # the router fails on it too: say so, and go on
-            self.ledger.cannot(plan.ticket_id, f"the router's core fails on {event.id}: {err!r}")
+        if outcome.refusal is not None:
+            cursor.state = outcome.ticket
+            self.ledger.refused(plan, logged, outcome.refusal)
             return
         self.ledger.accepted(plan, logged)
-        self.advance(cursor, after)
-        for decision in decided:
+        self.advance(cursor, outcome)
+        for decision in outcome.decisions:
             self.ledger.expect(plan, decision, event)
 
     def redecide_tick(self, cursor: Cursor, logged: Logged) -> None:
@@ -184,7 +173,8 @@ class _Replay:
         clock = tick_of(recorded)
         assert clock is not None
         for _ in range(CATCH_UP):
-            after, decided = step(cursor.state, clock, cursor.policy)
+            outcome = handle(cursor.state, clock, cursor.policy, self.index)
+            decided = outcome.decisions
             ids = [d.id for d in decided]
             if not decided:
                 self.recorded.why[recorded.id] = (
@@ -197,7 +187,7 @@ class _Replay:
                 return
             for decision in decided:
                 self.ledger.expect(cursor.plan, decision, clock)
-            self.advance(cursor, after)
+            self.advance(cursor, outcome)
             if recorded.id in ids:
                 return
 
@@ -211,11 +201,11 @@ class _Replay:
             assert isinstance(recorded, Decision)
             clock = tick_of(recorded)
             assert clock is not None
-            after, decided = step(cursor.state, clock, cursor.policy)
-            if recorded.id in [d.id for d in decided]:
-                for decision in decided:
+            outcome = handle(cursor.state, clock, cursor.policy, self.index)
+            if recorded.id in [d.id for d in outcome.decisions]:
+                for decision in outcome.decisions:
                     self.ledger.expect(cursor.plan, decision, clock)
-                self.advance(cursor, after)
+                self.advance(cursor, outcome)
             else:
                 self.recorded.why[recorded.id] = (
                     f"recorded after {recorded.ticketversion} inputs of the ticket; "
@@ -230,20 +220,13 @@ class _Replay:
         check = next_check(state, cursor.policy)
         if check is None or check > last.time - self.clock.grace:
             return
-        _, decided = step(state, last, cursor.policy)
-        for decision in decided:
+        for decision in handle(state, last, cursor.policy, self.index).decisions:
             self.ledger.owed(state.ticket_id, decision, check.isoformat(), last.time.isoformat())
 
-    def advance(self, cursor: Cursor, after: Ticket | None) -> None:
-        """The ticket's new state, and the open-ticket index with it (RouterShell.index)."""
-        cursor.state = after
-        if after is None or after.place is None:
-            return
-        holder = place_holder(after, self.index.get(after.place))
-        if holder is None:
-            self.index.pop(after.place, None)
-        else:
-            self.index[after.place] = holder
+    def advance(self, cursor: Cursor, outcome: Outcome) -> None:
+        """The ticket's new state, and the open-place index with it, as the kernel says."""
+        cursor.state = outcome.ticket
+        apply_changes(self.index, outcome.places)
 
 
 def verify(log: AuditLog, book: PolicyBook, grace: timedelta = GRACE) -> Verification:

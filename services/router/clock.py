@@ -49,6 +49,10 @@ class DeadlineIndex:
                 out.append(ticket_id)
         return out
 
+    def drop(self, partition: int) -> None:
+        """A partition given up: its owner rebuilds its index from the restored state."""
+        self._heaps.pop(partition, None)
+
     def forget(self) -> None:
         """After a rebalance: rebuild each partition from the table at its next tick."""
         self._heaps.clear()

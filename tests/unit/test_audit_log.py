@@ -27,9 +27,10 @@ from services.audit.order import merge, plans, tick_of
 from services.common.bus import rejected
 from services.intake.models import RequestIn, received_event
 from services.router.clock import partition_of
-from services.router.kernel.core import TransitionError, UnknownTicketError, step
 from services.router.kernel.escalation import next_check
-from services.router.kernel.state import Ticket, place_holder, refuse
+from services.router.kernel.handle import Outcome, handle
+from services.router.kernel.places import apply_changes
+from services.router.kernel.state import Ticket
 from services.router.kernel.ticks import tick
 from services.router.registry import published
 from tests.conftest import SMALL_POLICY
@@ -120,39 +121,31 @@ class Recorder:
                 due = next_check(ticket, self.policy)
                 mine = partition_of(ticket.ticket_id.encode(), self.partitions) == partition
                 if mine and due is not None and due <= now:
-                    after, decisions = step(ticket, clock, self.policy)
-                    self.commit(after, decisions)
+                    self.commit(handle(ticket, clock, self.policy, self.places))
 
     # ---------------------------------------------------------------- the shell
 
     def process(self, logged: Logged, message: Logged | None = None) -> None:
         event = logged.event
-        before = self.tickets.get(event.subject)
-        try:
-            after, decisions = step(before, event, self.policy, self.places)
-        except UnknownTicketError:
+        outcome = handle(self.tickets.get(event.subject), event, self.policy, self.places)
+        if outcome.parked:
             self.parked.setdefault(event.subject, []).append(logged)
             return
-        except TransitionError as err:
-            if before is not None:
-                self.tickets[before.ticket_id] = refuse(before, event.id)
-            self.dead_letter(message or logged, str(err))
+        if outcome.refusal is not None:
+            if outcome.ticket is not None:
+                self.tickets[event.subject] = outcome.ticket
+            self.dead_letter(message or logged, outcome.refusal)
             return
-        self.commit(after, decisions)
-        if isinstance(event, RequestReceived) and decisions:
+        self.commit(outcome)
+        if isinstance(event, RequestReceived) and outcome.decisions:
             for held in self.parked.pop(event.subject, []):
                 self.process(held, logged)  # the shell passes the request's message on
 
-    def commit(self, after: Ticket | None, decisions: list[Decision]) -> None:
-        if after is not None:
-            self.tickets[after.ticket_id] = after
-            if after.place is not None:
-                holder = place_holder(after, self.places.get(after.place))
-                if holder is None:
-                    self.places.pop(after.place, None)
-                else:
-                    self.places[after.place] = holder
-        for decision in decisions:
+    def commit(self, outcome: Outcome) -> None:
+        if outcome.ticket is not None:
+            self.tickets[outcome.ticket.ticket_id] = outcome.ticket
+        apply_changes(self.places, outcome.places)
+        for decision in outcome.decisions:
             written = self.append(decision.TOPIC, decision)
             if isinstance(decision, TicketLinked) and self.link_lag:
                 self.held.append((self.handled + self.link_lag, written))

@@ -7,7 +7,8 @@ from dispatch.bench.kafka import percentiles, rate
 from dispatch.bench.workload import requests
 from schemas.policy import load_policy
 from services.router.kernel.core import step
-from services.router.kernel.state import place_holder
+from services.router.kernel.handle import handle
+from services.router.kernel.places import apply_changes
 
 
 def test_rate_counts_events_between_the_first_and_the_last_record() -> None:
@@ -24,13 +25,10 @@ def test_the_workload_has_no_repeat_reports_so_every_request_is_assigned() -> No
     places: dict[str, str] = {}
     merged = 0
     for event in requests(policy, 3000, tag="t"):
-        ticket, _ = step(None, event, policy, places)
-        assert ticket is not None
-        merged += ticket.merged_into is not None
-        if ticket.place is not None:
-            holder = place_holder(ticket, places.get(ticket.place))
-            if holder is not None:
-                places[ticket.place] = holder
+        outcome = handle(None, event, policy, places)
+        assert outcome.ticket is not None
+        merged += outcome.ticket.merged_into is not None
+        apply_changes(places, outcome.places)
     assert merged == 0
 
 

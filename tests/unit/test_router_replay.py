@@ -26,8 +26,9 @@ from schemas.events import (
 from schemas.policy import Policy, load_policy
 from schemas.words import CHINA
 from services.intake.models import RequestIn, received_event
-from services.router.kernel.core import TransitionError, step
-from services.router.kernel.state import Ticket, place_holder, refuse
+from services.router.kernel.handle import handle
+from services.router.kernel.places import apply_changes
+from services.router.kernel.state import Ticket
 from tests.conftest import SMALL_POLICY
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=CHINA)
@@ -105,22 +106,14 @@ def replay(log: list[CloudEvent]) -> tuple[dict[str, Ticket], list[Decision], li
     queue: deque[CloudEvent] = deque(log)
     while queue:
         event = queue.popleft()
-        before = tickets.get(event.subject)
-        try:
-            after, out = step(before, event, POLICY, places)
-        except TransitionError:
+        outcome = handle(tickets.get(event.subject), event, POLICY, places)
+        if outcome.ticket is not None:
+            tickets[outcome.ticket.ticket_id] = outcome.ticket
+        if outcome.refusal is not None or outcome.parked:
             refused.append(event.id)
-            if before is not None:
-                tickets[before.ticket_id] = refuse(before, event.id)
             continue
-        if after is not None:
-            tickets[after.ticket_id] = after
-            if after.place is not None:
-                holder = place_holder(after, places.get(after.place))
-                if holder is None:
-                    places.pop(after.place, None)
-                else:
-                    places[after.place] = holder
+        apply_changes(places, outcome.places)
+        out = outcome.decisions
         emitted.extend(out)
         queue.extend(d for d in out if isinstance(d, TicketLinked))
     return tickets, emitted, refused

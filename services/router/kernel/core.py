@@ -5,8 +5,6 @@ No Kafka, Faust, HTTP or asyncio here. Time comes from the input event; ids deri
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from schemas.envelope import CloudEvent, Decision
 from schemas.events import (
     AssignedData,
@@ -27,17 +25,11 @@ from services.router.kernel.deadlines import due
 from services.router.kernel.emit import envelope, summarise
 from services.router.kernel.errors import TransitionError, UnknownTicketError
 from services.router.kernel.locate import Located, locate
+from services.router.kernel.places import OpenTickets, place_key, repeat_of
 from services.router.kernel.rules import Classification, Facts, classify
-from services.router.kernel.state import Ticket, apply, place_key, start
+from services.router.kernel.state import Ticket, apply, start
 
-
-class OpenTickets(Protocol):
-    """Which ticket is open at a place+category (a dict will do)."""
-
-    def get(self, place: str, /) -> str | None: ...
-
-
-__all__ = ["TransitionError", "UnknownTicketError", "decide", "step", "summarise"]
+__all__ = ["OpenTickets", "TransitionError", "UnknownTicketError", "decide", "step", "summarise"]
 
 
 def _classified(
@@ -75,8 +67,8 @@ def on_request(event: RequestReceived, policy: Policy, open_at: OpenTickets) -> 
     located = locate(policy, d.location, d.description)
     classified = _classified(event, cls, located, policy)
     place = place_key(located.unit.id, located.unit.level, cls.category.code)
-    joined = open_at.get(place) if place is not None and not cls.emergency else None
-    if joined is not None and joined != d.ticket_id:
+    joined = repeat_of(open_at, place, d.ticket_id, cls.emergency)
+    if joined is not None:
         closed = TicketClosed(
             **envelope(event, "closed:merged", policy, 0),
             data=ClosedData(
@@ -121,8 +113,9 @@ def decide(
     """
     if ticket is not None and ticket.has_applied(event.id):
         return []
-    if ticket is not None and ticket.has_refused(event.id):
-        raise TransitionError(f"{event.type} {event.id} was refused before; refused again")
+    refused = ticket.refusal_of(event.id) if ticket is not None else None
+    if refused is not None:  # refused again, for the same reason (a redelivery: the same letter)
+        raise TransitionError(refused)
     if isinstance(event, RequestReceived):
         if ticket is not None:
             return []  # the same ticket again under another event id: already decided

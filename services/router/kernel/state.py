@@ -23,6 +23,7 @@ from schemas.events import (
     TicketResolved,
     Tier,
 )
+from services.router.kernel.places import place_key
 
 Status = Literal["received", "assigned", "claimed", "resolved", "closed"]
 OPEN: frozenset[str] = frozenset({"assigned", "claimed"})
@@ -57,34 +58,26 @@ class Ticket(BaseModel):
     merged_into: str | None = None
     version: int = 0
     applied: tuple[str, ...] = ()
-    refused: tuple[str, ...] = ()
+    refused: tuple[tuple[str, str], ...] = ()
+    """(input id, reason) of the latest refusals (handle.MAX_REFUSED at most)"""
 
     def has_applied(self, event_id: str) -> bool:
         return event_id in self.applied
 
     def has_refused(self, event_id: str) -> bool:
-        return event_id in self.refused
+        return self.refusal_of(event_id) is not None
+
+    def refusal_of(self, event_id: str) -> str | None:
+        """Why the input ``event_id`` was refused, if it was (among the latest refusals)."""
+        for refused_id, reason in self.refused:
+            if refused_id == event_id:
+                return reason
+        return None
 
     @property
     def is_open(self) -> bool:
         """Someone must still act on it (claim or resolve)."""
         return self.status in OPEN
-
-
-def place_key(unit_id: str, level: str, category: str) -> str | None:
-    """Where-and-what of a request: repeated reports of one place and category meet here.
-    A request located only to the district is too vague to call anything a repeat of it."""
-    return None if level == "district" else f"{unit_id}|{category}"
-
-
-def place_holder(after: Ticket, holder: str | None) -> str | None:
-    """Who holds ``after.place`` in the open-ticket index once ``after`` is the ticket's state:
-    a ticket takes a free place while open or awaiting feedback, and frees it when closed."""
-    if after.place is None or after.merged_into is not None:
-        return holder
-    if after.status == "closed":
-        return None if holder == after.ticket_id else holder
-    return after.ticket_id if holder is None else holder
 
 
 @singledispatch
@@ -179,13 +172,6 @@ def start(event: RequestReceived, policyversion: str) -> Ticket:
         policyversion=policyversion,
         received_at=event.data.received_at,
     )
-
-
-def refuse(ticket: Ticket, event_id: str) -> Ticket:
-    """Remember a refused input, so a redelivery of it is refused again, never applied."""
-    if ticket.has_refused(event_id):
-        return ticket
-    return ticket.model_copy(update={"refused": (*ticket.refused, event_id)})
 
 
 def apply(ticket: Ticket, event: CloudEvent, *, is_input: bool = False) -> Ticket:
