@@ -124,6 +124,8 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is un
             fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
             max_partition_fetch_bytes=4 * 1024 * 1024,
             partition_assignment_strategy=(RangePartitionAssignor,),
+            # a crashed router's partitions go to the others once its session times out
+            session_timeout_ms=6_000,
         )
         index = places_log.PlaceLog(self.bootstrap, self.names, self.instance, self.places)
         self.producer, self.consumer = producer, consumer
@@ -204,7 +206,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is un
             parts[tp.partition] = part
             self.index(tp.partition, part)
         if again:
-            log.info("sending again %d events of inputs not committed", len(again))
+            log.warning("sending again %d events of inputs not committed", len(again))
             await self.send(again)
         return parts
 
