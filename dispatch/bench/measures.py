@@ -23,7 +23,7 @@ from dispatch.bench.kafka import (
     rate,
 )
 from dispatch.bench.workload import bodies, encoded, requests
-from dispatch.broker import die_with_parent
+from dispatch.broker import die_with_parent, free_port
 from dispatch.stack import Stack, child_env
 from schemas import topics
 from schemas.codec import decode
@@ -32,7 +32,8 @@ from schemas.policy import Policy
 from schemas.words import CHINA
 from services.common.bus import Topics, ensure_topics, make_consumer, make_producer
 from services.common.settings import Settings
-from services.router.kernel.core import TransitionError, step
+from services.router.kernel.handle import handle
+from services.router.kernel.places import apply_changes
 from services.router.kernel.state import Ticket
 
 ASSIGNED = b'"dispatch.ticket.assigned"'
@@ -40,10 +41,25 @@ ESCALATED = b'"dispatch.ticket.escalated"'
 FIRST_CLAIM_OVERDUE = (b'"reason":"claim_overdue"', b'"attempt":2')
 
 
+def rss_mb(stack: Stack) -> dict[str, float]:
+    """Resident memory of each running service of ``stack`` (Linux /proc), MiB."""
+    found: dict[str, float] = {}
+    for name, process in stack.processes.items():
+        try:
+            status = open(f"/proc/{process.pid}/status", encoding="ascii").read()  # noqa: SIM115
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                found[name] = round(int(line.split()[1]) / 1024, 1)
+    return found
+
+
 def isolated(settings: Settings, **changes: Any) -> Settings:
-    """The same settings under a topic prefix of this measurement's own."""
+    """The same settings under a topic prefix of this measurement's own, on free ports."""
     prefix = f"{settings.topic_prefix}bench{uuid.uuid4().hex[:8]}."
-    return settings.model_copy(update={"topic_prefix": prefix, **changes})
+    ports = {"http_port": free_port(), "console_port": free_port()}
+    return settings.model_copy(update={"topic_prefix": prefix, **ports, **changes})
 
 
 async def passthrough(bootstrap: str, records: list[tuple[bytes, bytes]], partitions: int) -> float:
@@ -127,9 +143,9 @@ async def faust_floor(
 
 async def router_drain(
     settings: Settings, bootstrap: str, records: list[tuple[bytes, bytes]]
-) -> float:
+) -> tuple[float, dict[str, float]]:
     """A backlog queued while the router is down; then the router starts: first → last
-    assignment."""
+    assignment. Also the router's resident memory once it has drained."""
     names = Topics(settings.topic_prefix)
     await ensure_topics(bootstrap, settings.topic_prefix, settings.partitions, 1)
     await produce_all(bootstrap, names(topics.REQUESTS), records)
@@ -139,14 +155,16 @@ async def router_drain(
     try:
         await asyncio.to_thread(stack.start)
         seen = await watcher.wait_for(len(records), timeout=600, alive=stack.check_alive)
+        memory = rss_mb(stack)
     finally:
         await watcher.stop()
         await asyncio.to_thread(stack.stop)
-    return rate(len(records), seen.kafka_ms)
+    return rate(len(records), seen.kafka_ms), memory
 
 
 async def replay(bootstrap: str, settings: Settings, policy: Policy, count: int) -> float:
-    """Auditor's speed: read the recorded requests back and re-decide them with the core."""
+    """Auditor's speed: read the recorded requests back and re-decide them with the kernel
+    (``handle``, as the router does), decoding included."""
     names = Topics(settings.topic_prefix)
     consumer = make_consumer(
         bootstrap, names(topics.REQUESTS), group=None, max_partition_fetch_bytes=8 * 1024 * 1024
@@ -162,16 +180,36 @@ async def replay(bootstrap: str, settings: Settings, policy: Policy, count: int)
             for part in batch.values():
                 for record in part:
                     event = decode(record.value)
-                    try:
-                        after, _ = step(tickets.get(event.subject), event, policy, places)
-                    except TransitionError:
-                        continue
-                    if after is not None:
-                        tickets[after.ticket_id] = after
+                    outcome = handle(tickets.get(event.subject), event, policy, places)
+                    if outcome.ticket is not None:
+                        tickets[outcome.ticket.ticket_id] = outcome.ticket
+                    apply_changes(places, outcome.places)
                     done += 1
     finally:
         await consumer.stop()
     return round(done / (time.perf_counter() - started), 1)
+
+
+async def verify(bootstrap: str, settings: Settings) -> dict[str, float | int]:
+    """``dispatch audit replay --verify`` over a measurement's history: the log read once,
+    then the verification (the kernel re-deciding every input in a loop) timed alone."""
+    from services.audit.policies import policy_book
+    from services.audit.read import read_log
+    from services.audit.verify import verify as verify_log
+
+    started = time.perf_counter()
+    log = await read_log(bootstrap, settings.topic_prefix)
+    read_s = time.perf_counter() - started
+    events = sum(len(records) for records in log.records.values())
+    started = time.perf_counter()
+    result = verify_log(log, policy_book(log))
+    verify_s = time.perf_counter() - started
+    return {
+        "events": events,
+        "events_per_s": round(events / verify_s, 1),
+        "read_s": round(read_s, 2),
+        "divergences": len(result.divergences),
+    }
 
 
 async def intake(
@@ -226,8 +264,9 @@ async def _batch(
 
 async def e2e_latency(
     settings: Settings, policy: Policy, per_second: float, seconds: float
-) -> dict[str, float]:
-    """HTTP accept → assignment consumed, at a steady rate."""
+) -> dict[str, Any]:
+    """At a steady rate: HTTP accept → assignment consumed; POST sent → assignment consumed;
+    one POST, sent → answered; and the services' resident memory after it."""
     names = Topics(settings.topic_prefix)
     stack = Stack(settings, services=("intake", "router"))
     await asyncio.to_thread(stack.start)
@@ -236,6 +275,9 @@ async def e2e_latency(
     key = settings.keys_by_source()["hotline-12345"]
     headers = {"Authorization": f"Bearer {key}"}
     accepted: dict[bytes, float] = {}
+    sent_at: dict[bytes, float] = {}
+    posts: list[float] = []
+    memory: dict[str, float] = {}
     try:
         async with httpx.AsyncClient(base_url=stack.intake_url, timeout=30) as http:
             warm = bodies(policy, 1, f"warm-{uuid.uuid4().hex[:6]}")[0]
@@ -245,8 +287,12 @@ async def e2e_latency(
             load = bodies(policy, count + 1, f"e2e-{uuid.uuid4().hex[:6]}")[1:]
 
             async def send(body: dict[str, object]) -> None:
+                sent, clock = time.time(), time.perf_counter()
                 response = await http.post("/v1/requests", json=body, headers=headers)
-                accepted[response.json()["ticket_id"].encode()] = time.time()
+                posts.append((time.perf_counter() - clock) * 1000)
+                ticket = response.json()["ticket_id"].encode()
+                accepted[ticket] = time.time()
+                sent_at[ticket] = sent
 
             started = time.perf_counter()
             sends = []
@@ -255,11 +301,18 @@ async def e2e_latency(
                 sends.append(asyncio.create_task(send(body)))
             await asyncio.gather(*sends)
             seen = await watcher.wait_for(count + 1, timeout=120, alive=stack.check_alive)
+            memory = rss_mb(stack)
     finally:
         await watcher.stop()
         await asyncio.to_thread(stack.stop)
     latencies = [(seen.arrived[k] - t) * 1000 for k, t in accepted.items() if k in seen.arrived]
-    return percentiles(latencies)
+    from_sent = [(seen.arrived[k] - t) * 1000 for k, t in sent_at.items() if k in seen.arrived]
+    return {
+        "accepted": percentiles(latencies),
+        "sent": percentiles(from_sent),
+        "post": percentiles(posts),
+        "rss_mb": memory,
+    }
 
 
 async def escalation_lateness(
@@ -277,10 +330,9 @@ async def escalation_lateness(
     claim_by: dict[str, datetime] = {}
     places: dict[str, str] = {}
     for event in events:  # the deadlines the router will set, from the same pure core
-        ticket, decided = step(None, event, scaled, places)
-        if ticket is not None and ticket.place is not None:
-            places.setdefault(ticket.place, ticket.ticket_id)
-        for decision in decided:
+        outcome = handle(None, event, scaled, places)
+        apply_changes(places, outcome.places)
+        for decision in outcome.decisions:
             # every ticket whose assignee has someone above (all but the command center's)
             if (
                 isinstance(decision, TicketAssigned)

@@ -79,14 +79,19 @@ async def suite(settings: Settings, bootstrap: str, broker: str, quick: bool) ->
     # The ceiling varies from run to run on a shared 2-core machine (the broker competes for
     # the same cores): measured before, between and after, the best of them is the ceiling.
     passes = [await measures.passthrough(bootstrap, records, base.partitions)]
-    router = await measures.router_drain(drained, bootstrap, records)
+    router, router_rss = await measures.router_drain(drained, bootstrap, records)
     passes.append(await measures.passthrough(bootstrap, records, base.partitions))
     floor = await measures.faust_floor(measures.isolated(base), bootstrap, records)
     passes.append(await measures.passthrough(bootstrap, records, base.partitions))
     ceiling = max(passes)
     replay = await measures.replay(bootstrap, drained, policy, len(records))
+    verified = await measures.verify(bootstrap, drained)
     intake = await measures.intake(measures.isolated(base), policy, size["intake"])
     e2e = await measures.e2e_latency(measures.isolated(base), policy, 50.0, size["e2e_seconds"])
+    steady = {"rate_per_s": 50.0, "seconds": size["e2e_seconds"]}
+    # router_scaling (drain with 1 and 2 router processes) is dispatch/bench/scaling.py's:
+    # its result goes in the "router_scaling" key below.
+    scaling: dict[str, Any] | None = None
     late = await measures.escalation_lateness(
         measures.isolated(base), policy, bootstrap, size["late"], size["claim_in"], size["spread"]
     )
@@ -110,9 +115,16 @@ async def suite(settings: Settings, bootstrap: str, broker: str, quick: bool) ->
         "faust_floor_to_passthrough": round(floor / ceiling, 3) if ceiling else None,
         "router_to_faust_floor": round(router / floor, 3) if floor else None,
         "replay_events_per_s": replay,
+        "verify_events_per_s": verified["events_per_s"],
+        "verify": verified,
         "intake_requests_per_s": intake["single"],
         "intake_batch_requests_per_s": intake["batch"],
-        "e2e_latency_ms": e2e | {"rate_per_s": 50.0, "seconds": size["e2e_seconds"]},
+        "e2e_latency_ms": e2e["accepted"] | steady,
+        "e2e_sent_latency_ms": e2e["sent"] | steady,
+        "post_latency_ms": e2e["post"] | steady,
+        "router_scaling": scaling,
+        "rss_mb": {"router_after_drain": router_rss.get("router")}
+        | {f"{name}_after_e2e": mb for name, mb in e2e["rss_mb"].items()},
         "escalation_lateness_ms": late["consumed"]
         | {
             "tickets": late["tickets"],
@@ -148,7 +160,13 @@ def table(result: dict[str, Any]) -> Table:
             f"ratio {result['faust_floor_to_passthrough']} of pass-through; "
             f"router at {result['router_to_faust_floor']} of it",
         ),
-        ("replay (core re-decides), events/s", result["replay_events_per_s"], ""),
+        ("replay (kernel re-decides), events/s", result["replay_events_per_s"], ""),
+        (
+            "audit replay --verify, events/s",
+            result["verify_events_per_s"],
+            f"{result['verify']['events']} records, read {result['verify']['read_s']}s, "
+            f"{result['verify']['divergences']} divergences",
+        ),
         (
             "intake, requests/s",
             result["intake_requests_per_s"],
@@ -159,6 +177,17 @@ def table(result: dict[str, Any]) -> Table:
             f"{e2e['p50']}/{e2e['p95']}/{e2e['p99']}",
             "HTTP accept → assignment consumed, 50 req/s",
         ),
+        (
+            "e2e from sent p50/p99 ms",
+            f"{result['e2e_sent_latency_ms']['p50']}/{result['e2e_sent_latency_ms']['p99']}",
+            "POST sent → assignment consumed",
+        ),
+        (
+            "POST /v1/requests p50/p99 ms",
+            f"{result['post_latency_ms']['p50']}/{result['post_latency_ms']['p99']}",
+            "sent → answered, 50 req/s",
+        ),
+        ("resident memory, MiB", str(result["rss_mb"]), "each service after its run"),
         (
             "escalation lateness p99 ms",
             late["p99"],

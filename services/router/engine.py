@@ -18,7 +18,7 @@ import contextlib
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -37,6 +37,7 @@ from services.router.clock import DeadlineIndex
 from services.router.kernel.escalation import next_check
 from services.router.kernel.handle import Outcome, handle
 from services.router.kernel.places import apply_changes
+from services.router.kernel.retention import is_cold, slim
 from services.router.kernel.state import Ticket
 from services.router.kernel.ticks import tick as clock_tick
 from services.router.registry import PolicyRegistry
@@ -49,6 +50,7 @@ STATE = "dispatch.router.state"
 INPUTS = (topics.REQUESTS, topics.UPDATES, topics.LINKS, topics.CLOCK)
 FETCH_MAX_WAIT_MS = 20  # Tansu holds a fetch for the whole wait (BROKER.md)
 MAX_RECORDS = 2_000
+SWEEP_EVERY = timedelta(minutes=1)
 
 
 class SendFailedError(RuntimeError):
@@ -57,10 +59,28 @@ class SendFailedError(RuntimeError):
 
 @dataclass
 class Part:
-    """The state of one owned partition."""
+    """The state of one owned partition: hot tickets, cold ones (closed for longer than the
+    kernel's retention, serialised), and updates parked until their request."""
 
     tickets: dict[str, Ticket] = field(default_factory=dict)
+    cold: dict[str, bytes] = field(default_factory=dict)
     parked: dict[str, list[Parked]] = field(default_factory=dict)
+    swept: datetime | None = None
+
+    def get(self, key: str) -> Ticket | None:
+        found = self.tickets.get(key)
+        if found is None and key in self.cold:
+            found = Ticket.model_validate_json(self.cold.pop(key))
+            self.tickets[key] = found
+        return found
+
+    def sweep(self, now: datetime) -> None:
+        """Closed tickets past the retention leave the hot state (at most once a minute)."""
+        if self.swept is not None and now - self.swept < SWEEP_EVERY:
+            return
+        self.swept = now
+        for key in [k for k, t in self.tickets.items() if is_cold(t, now)]:
+            self.cold[key] = slim(self.tickets.pop(key)).model_dump_json().encode()
 
 
 @dataclass
@@ -250,7 +270,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is un
         self, event: CloudEvent, record: Any, partition: int, part: Part, batch: Batch
     ) -> None:
         key = event.subject
-        ticket = part.tickets.get(key)
+        ticket = part.get(key)
         policy = self.policies.for_version(ticket.policyversion if ticket else None)
         outcome = handle(ticket, event, policy, self.places)
         cause = (record.topic, record.partition, record.offset)
@@ -300,6 +320,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is un
     ) -> None:
         """Escalate what passed its deadline among this partition's tickets."""
         cause = (record.topic, record.partition, record.offset)
+        part.sweep(event.time)
         for ticket_id in self.deadlines.due(partition, event.time):
             ticket = part.tickets.get(ticket_id)
             if ticket is None:
@@ -341,7 +362,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is un
         outputs: list[Output] = list(batch.loose)
         for key, (partition, entry) in batch.entries.items():
             part = self.parts[partition]
-            entry.ticket = part.tickets.get(key)
+            entry.ticket = part.get(key)
             entry.parked = part.parked.get(key, [])
             outputs.extend(entry.outbox)
             writes.append(
