@@ -21,9 +21,22 @@ ID_NAMESPACE = uuid.UUID("6f1c2a4e-2b7d-5c1e-9a3f-3d5e0c8b7a10")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
+_NAMESPACE_BYTES = ID_NAMESPACE.bytes
+
+
 def derive_id(cause: str, purpose: str) -> str:
-    """The id of the event emitted because of ``cause`` (an event id or an input key)."""
-    return str(uuid.uuid5(ID_NAMESPACE, f"{cause}\x1f{purpose}"))
+    """The id of the event emitted because of ``cause`` (an event id or an input key):
+    ``uuid5(ID_NAMESPACE, cause + US + purpose)``, spelled out (a third of ``uuid.uuid5``'s
+    time: the router derives several ids per event)."""
+    digest = bytearray(
+        hashlib.sha1(
+            _NAMESPACE_BYTES + f"{cause}\x1f{purpose}".encode(), usedforsecurity=False
+        ).digest()[:16]
+    )
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def ticket_id_for(source: str, external_id: str) -> str:

@@ -167,7 +167,11 @@ async def replay(bootstrap: str, settings: Settings, policy: Policy, count: int)
     (``handle``, as the router does), decoding included."""
     names = Topics(settings.topic_prefix)
     consumer = make_consumer(
-        bootstrap, names(topics.REQUESTS), group=None, max_partition_fetch_bytes=8 * 1024 * 1024
+        bootstrap,
+        names(topics.REQUESTS),
+        group=None,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        fetch_max_wait_ms=20,  # Tansu holds every fetch for the whole wait
     )
     await consumer.start()
     tickets: dict[str, Ticket] = {}

@@ -115,3 +115,12 @@ def test_a_changelog_record_round_trips_and_knows_when_its_outbox_is_unsent(
     assert again.unsent({("p.dispatch.requests", 1): 41})
     assert not again.unsent({("p.dispatch.requests", 1): 42})
     assert orjson.loads(entry.encode())["ticket"]["ticket_id"] == ticket.ticket_id  # type: ignore[union-attr]
+
+
+def test_derived_ids_are_the_uuid5_of_cause_and_purpose() -> None:
+    import uuid
+
+    from schemas.envelope import ID_NAMESPACE
+
+    for cause, purpose in (("a", "b"), ("事件-1", "assigned:2"), ("", "x" * 300)):
+        assert derive_id(cause, purpose) == str(uuid.uuid5(ID_NAMESPACE, f"{cause}\x1f{purpose}"))
