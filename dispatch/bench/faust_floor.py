@@ -1,10 +1,11 @@
-"""The Faust floor: the router's Faust app with the core taken out.
+"""The Faust floor: the router as it was (a Faust agent with tables), the core taken out.
 
-The same app settings and transport as the router, the same state writes per request (a
-ticket in a changelogged table, a place in the global table) and the same two sends (the
-classification and the assignment), but nothing decoded, classified or modelled: what Faust
-itself costs per event on this broker, measured in the same run as the router and the raw
-pass-through. ``python -m dispatch.bench.faust_floor SOURCE SINK``, with the settings in
+The Faust app settings and transport the router ran with until it became a batched aiokafka
+loop, the same state writes per request (a ticket in a changelogged table, a place in the
+global table) and the same two sends (the classification and the assignment), but nothing
+decoded, classified or modelled: what Faust itself costs per event on this broker, measured
+in the same run as the router and the raw pass-through. Kept because it is the reason the
+router left Faust: no per-event Faust agent gets near the target. ``python -m dispatch.bench.faust_floor SOURCE SINK``, with the settings in
 ``DISPATCH_*`` as for every service.
 """
 

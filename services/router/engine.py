@@ -49,7 +49,9 @@ STATE = "dispatch.router.state"
 """the router's changelog (compacted, keyed by ticket id, partitioned like its inputs)"""
 INPUTS = (topics.REQUESTS, topics.UPDATES, topics.LINKS, topics.CLOCK)
 FETCH_MAX_WAIT_MS = 20  # Tansu holds a fetch for the whole wait (BROKER.md)
-MAX_RECORDS = 2_000
+MAX_RECORDS = 500
+"""records a batch: large enough that the three acknowledged writes a batch cost little, small
+enough that decisions stream out (and the bench's first → last output sees the drain)"""
 SWEEP_EVERY = timedelta(minutes=1)
 
 
