@@ -5,7 +5,8 @@ loop, the same state writes per request (a ticket in a changelogged table, a pla
 global table) and the same two sends (the classification and the assignment), but nothing
 decoded, classified or modelled: what Faust itself costs per event on this broker, measured
 in the same run as the router and the raw pass-through. Kept because it is the reason the
-router left Faust: no per-event Faust agent gets near the target. ``python -m dispatch.bench.faust_floor SOURCE SINK``, with the settings in
+router left Faust: no per-event Faust agent gets near the target.
+``python -m dispatch.bench.faust_floor SOURCE SINK``, with the settings in
 ``DISPATCH_*`` as for every service.
 """
 
