@@ -120,6 +120,8 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is un
         self.stopping = asyncio.Event()
         self.producer: AIOKafkaProducer | None = None
         self.consumer: AIOKafkaConsumer | None = None
+        self.fault: BaseException | None = None
+        """a failed restore (aiokafka swallows a listener's exception): fails the session"""
 
     # ------------------------------------------------------------------ the session
 
@@ -137,7 +139,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is un
                 backoff = min(backoff * 2, 10.0)
 
     async def session(self) -> None:
-        self.parts, self.standby, self.places = {}, {}, {}
+        self.parts, self.standby, self.places, self.fault = {}, {}, {}, None
         self.deadlines = DeadlineIndex()
         producer = make_producer(self.bootstrap, linger_ms=1)
         consumer = make_consumer(
@@ -160,6 +162,8 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is un
             consumer.subscribe([self.names(t) for t in INPUTS], listener=self)
             while not self.stopping.is_set():
                 batch = await consumer.getmany(timeout_ms=100, max_records=MAX_RECORDS)
+                if self.fault is not None:
+                    raise SendFailedError(f"restoring the router's state failed: {self.fault!r}")
                 if batch:
                     async with self.lock:
                         await self.batch(batch)
@@ -190,7 +194,12 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is un
                 self.deadlines.drop(p)
             self.standby = {}
             fresh = [p for p in wanted if p not in kept]
-            restored = await self.restore(fresh) if fresh else {}
+            try:
+                restored = await self.restore(fresh) if fresh else {}
+            except Exception as err:  # the session fails and starts again: nothing is skipped
+                log.exception("restoring partitions %s failed", fresh)
+                self.fault = err
+                return
             self.parts = kept | restored
             log.info("router owns partitions %s (%d restored)", wanted, len(fresh))
 
