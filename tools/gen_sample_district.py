@@ -264,8 +264,28 @@ class Addresses:
         return out
 
 
+# Coordinates (WGS-84): the old town of 沙县 around 26.396 N, 117.792 E, on the 沙溪河. 凤岗's
+# communities lie north of the river, 虬江's south, each a block of micro-grids ~125 m apart
+# (8 a row): plausible, not surveyed. The router resolves a request's lat/lon to the nearest.
+STREET_ORIGIN = {"ST-FG": (26.4000, 117.7620, 1), "ST-QJ": (26.3880, 117.7680, -1)}
+COMMUNITY_STEP = (0.0150, 0.0120)  # lat, lon between communities of a street (5 a row)
+MICRO_STEP = (0.00112, 0.00125)  # lat, lon between micro-grids of a community (~125 m)
+MICRO_ROW = 8
+COMMUNITIES_ROW = 5
+
+
+def centre(street: str, community: int, serial: int) -> tuple[float, float]:
+    """The centre of the ``serial``-th micro-grid (from 1) of a street's ``community``-th (0-)."""
+    lat0, lon0, north = STREET_ORIGIN[street]
+    row, col = divmod(community, COMMUNITIES_ROW)
+    mrow, mcol = divmod(serial - 1, MICRO_ROW)
+    lat = lat0 + north * (row * COMMUNITY_STEP[0] + mrow * MICRO_STEP[0])
+    lon = lon0 + col * COMMUNITY_STEP[1] + mcol * MICRO_STEP[1]
+    return round(lat, 5), round(lon, 5)
+
+
 def build_community(
-    spec: CommunitySpec, rng: random.Random, names: Names, reserved: set[str]
+    spec: CommunitySpec, rng: random.Random, names: Names, reserved: set[str], place: int
 ) -> dict[str, Any]:
     cid = f"CM-{spec.code}"
     fixed = [k for k in FIXED_MICROGRIDS if k.startswith(f"MG-{spec.code}-01-")]
@@ -281,8 +301,9 @@ def build_community(
         for m in range(1, size + 1):
             serial += 1
             mid = f"MG-{spec.code}-{a:02d}-{m:02d}"
+            lat, lon = centre(spec.street, place, serial)
             if mid in FIXED_MICROGRIDS:
-                micros.append(Flow(id=mid, **FIXED_MICROGRIDS[mid]))
+                micros.append(Flow(id=mid, **FIXED_MICROGRIDS[mid], lat=lat, lon=lon))
                 continue
             leader = person(rng, names, mid, reach=0.35)
             micros.append(
@@ -291,6 +312,8 @@ def build_community(
                     name=f"{spec.name}第{serial}微网格",
                     leader=leader,
                     addresses=blocks.pop(),
+                    lat=lat,
+                    lon=lon,
                 )
             )
         fixed_leader = FIXED_AREA_LEADERS.get(aid)
@@ -320,9 +343,8 @@ def build_grid(rng: random.Random) -> dict[str, Any]:
     streets = []
     for street_id, street_name in street_names.items():
         communities = [
-            build_community(spec, rng, names, reserved)
-            for spec in specs
-            if spec.street == street_id
+            build_community(spec, rng, names, reserved, place)
+            for place, spec in enumerate(s for s in specs if s.street == street_id)
         ]
         handler = Flow(name=STREET_HANDLERS[street_id], channel=hook(f"street/{street_id}"))
         streets.append(
@@ -592,7 +614,49 @@ def parse_categories(table: str) -> list[Flow]:
     for category in out:  # keep the weight last, after the keywords, for the reader
         if "weight" in category:
             category["weight"] = category.pop("weight")
+        rule = DUPLICATES.get(category["code"])
+        if rule is not None:
+            scope, window = rule.split()
+            duplicates = Flow(scope="radius_m" if scope.isdigit() else scope)
+            if scope.isdigit():
+                duplicates["radius_m"] = int(scope)
+            duplicates["window"] = window
+            category["duplicates"] = duplicates
     return out
+
+
+# Repeat reports (多次反映), FixMyStreet-like: a request is a repeat of an open ticket of its
+# category in the same building, the same micro-grid, or within so many metres (lat/lon), reported
+# within the window. Categories not listed are each caller's own case (an allowance, a dispute).
+DUPLICATES = {
+    "corridor_light": "building P7D",
+    "elevator": "building P7D",
+    "house_safety": "building P14D",
+    "corridor_clutter": "building P7D",
+    "sewage": "building P3D",
+    "gas": "building P1D",
+    "fire_safety": "building P7D",
+    "small_ads": "building P7D",
+    "pest_control": "building P14D",
+    "power": "microgrid P1D",
+    "water_supply": "microgrid P1D",
+    "garbage": "microgrid P2D",
+    "facility_repair": "microgrid P7D",
+    "streetlight": "250 P7D",
+    "road_damage": "100 P14D",
+    "manhole": "50 P3D",
+    "waterlogging": "300 P1D",
+    "greening": "100 P7D",
+    "traffic_facility": "100 P3D",
+    "illegal_parking": "100 P1D",
+    "illegal_construction": "50 P30D",
+    "street_vendor": "200 P3D",
+    "construction_noise": "300 P3D",
+    "public_noise": "200 P3D",
+    "pollution": "500 P3D",
+    "construction_waste": "200 P3D",
+    "stray_animal": "300 P3D",
+}
 
 
 # ---------------------------------------------------------------- lexicon, rules, deadlines

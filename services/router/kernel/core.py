@@ -22,17 +22,17 @@ from schemas.events import (
     Unit,
 )
 from schemas.policy import Policy
-from services.router.kernel import assign, escalation, lifecycle
+from services.router.kernel import assign, escalation, lifecycle, repeats
 from services.router.kernel.deadlines import due
 from services.router.kernel.emit import envelope, summarise
 from services.router.kernel.errors import TransitionError, UnknownTicketError
 from services.router.kernel.locate import Located, locate
 from services.router.kernel.rules import Classification, Facts, classify
-from services.router.kernel.state import Ticket, apply, place_key, start
+from services.router.kernel.state import Ticket, apply, start
 
 
 class OpenTickets(Protocol):
-    """Which ticket is open at a place+category (a dict will do)."""
+    """Which ticket holds a place key of the repeat rules (a dict will do; see repeats.py)."""
 
     def get(self, place: str, /) -> str | None: ...
 
@@ -41,7 +41,11 @@ __all__ = ["TransitionError", "UnknownTicketError", "decide", "step", "summarise
 
 
 def _classified(
-    event: RequestReceived, cls: Classification, located: Located, policy: Policy
+    event: RequestReceived,
+    cls: Classification,
+    located: Located,
+    policy: Policy,
+    sighting: repeats.Sighting,
 ) -> TicketClassified:
     unit = located.unit
     return TicketClassified(
@@ -57,6 +61,8 @@ def _classified(
             unit=Unit(id=unit.id, level=unit.level, name=unit.name),
             rule=cls.rule,
             evidence=[*cls.evidence, located.evidence],
+            place=repeats.place_of(sighting),
+            point=sighting.point,
         ),
     )
 
@@ -73,10 +79,12 @@ def on_request(event: RequestReceived, policy: Policy, open_at: OpenTickets) -> 
     )
     cls = classify(facts, policy)
     located = locate(policy, d.location, d.description)
-    classified = _classified(event, cls, located, policy)
-    place = place_key(located.unit.id, located.unit.level, cls.category.code)
-    joined = open_at.get(place) if place is not None and not cls.emergency else None
-    if joined is not None and joined != d.ticket_id:
+    loc = d.location
+    point = (loc.lat, loc.lon) if loc and loc.lat is not None and loc.lon is not None else None
+    sighting = repeats.Sighting(cls.category, located, point, d.received_at, cls.emergency)
+    classified = _classified(event, cls, located, policy, sighting)
+    joined = repeats.repeat_of(sighting, open_at, d.ticket_id)
+    if joined is not None:
         closed = TicketClosed(
             **envelope(event, "closed:merged", policy, 0),
             data=ClosedData(

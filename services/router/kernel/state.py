@@ -23,6 +23,7 @@ from schemas.events import (
     TicketResolved,
     Tier,
 )
+from services.router.kernel import repeats
 
 Status = Literal["received", "assigned", "claimed", "resolved", "closed"]
 OPEN: frozenset[str] = frozenset({"assigned", "claimed"})
@@ -43,6 +44,8 @@ class Ticket(BaseModel):
     department: str | None = None
     unit_id: str | None = None
     place: str | None = None
+    point: tuple[float, float] | None = None
+    repeat_raised_at: datetime | None = None
     level: Level | None = None
     assignee: Assignee | None = None
     claim_by: datetime | None = None
@@ -79,12 +82,16 @@ def place_key(unit_id: str, level: str, category: str) -> str | None:
 
 def place_holder(after: Ticket, holder: str | None) -> str | None:
     """Who holds ``after.place`` in the open-ticket index once ``after`` is the ticket's state:
-    a ticket takes a free place while open or awaiting feedback, and frees it when closed."""
+    a ticket takes a free place (or one of an earlier report) while open or awaiting feedback,
+    and frees it when closed. The value names the ticket, its report time and point."""
     if after.place is None or after.merged_into is not None:
         return holder
     if after.status == "closed":
-        return None if holder == after.ticket_id else holder
-    return after.ticket_id if holder is None else holder
+        held = repeats.Holder.parse(holder).ticket_id if holder is not None else None
+        return None if held == after.ticket_id else holder
+    if repeats.takes_place(after.ticket_id, after.received_at, after.point, holder):
+        return repeats.Holder(after.ticket_id, after.received_at, after.point).value()
+    return holder
 
 
 @singledispatch
@@ -102,7 +109,11 @@ def _(event: TicketClassified, ticket: Ticket) -> Ticket:
             "category": d.category,
             "department": d.department,
             "unit_id": d.unit.id,
-            "place": place_key(d.unit.id, d.unit.level, d.category),
+            # decisions since repeats.py carry their place; older ones keyed by unit+category
+            "place": d.place
+            if "place" in d.model_fields_set
+            else place_key(d.unit.id, d.unit.level, d.category),
+            "point": d.point,
         }
     )
 
@@ -141,6 +152,9 @@ def _(event: TicketEscalated, ticket: Ticket) -> Ticket:
             "resolve_by": d.resolve_by,
             "attempt": d.attempt,
             "claimed_at": None,
+            "repeat_raised_at": event.time
+            if d.reason == "repeat_report"
+            else ticket.repeat_raised_at,
         }
     )
 
