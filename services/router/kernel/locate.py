@@ -21,6 +21,7 @@ from schemas.events import Location
 from schemas.policy import Policy
 from schemas.policy.grid import Grid, Placed, grid_of
 from schemas.policy.memo import per_policy
+from services.router.kernel.wording import Vocabulary
 
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
 _NUMERAL = dict(zip("零〇一二两三四五六七八九", (0, 0, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
@@ -64,18 +65,6 @@ class Located:
     building: str | None = None  # the building in the micro-grid the address names (5幢, 12号)
 
 
-def _bounded(text: str, fragment: str) -> int:
-    """Where ``fragment`` occurs in ``text`` not glued to a digit (9幢20号 is not in 39幢20号),
-    else -1."""
-    start = text.find(fragment)
-    while start != -1:
-        before = text[start - 1] if start > 0 else ""
-        if not (before.isdigit() and fragment[0].isdigit()):
-            return start
-        start = text.find(fragment, start + 1)
-    return -1
-
-
 def _building(text: str) -> str | None:
     """The building a matched address names, as the micro-grid knows it: 府前9幢20号 → 9幢,
     府前路12号 → 12号, 洋坊新村3幢 → 3幢; a whole compound alone names none."""
@@ -115,28 +104,39 @@ class Locator:
                         if micro.lat is not None and micro.lon is not None:
                             point = (micro.lat, micro.lon)
                             self.cells.setdefault(_cell(point), []).append((point, micro.id))
-        self.names = sorted(names, key=lambda item: -len(item[0]))
-        self.fragments = sorted(fragments.items(), key=lambda item: -len(item[0]))
+        # One pass over a text finds every fragment or name in it (wording.Vocabulary); the
+        # longest found wins, ties to the directory's order.
+        self.fragment_of = fragments
+        self.fragment_rank = {f: i for i, f in enumerate(fragments)}
+        self.fragment_words = tuple(fragments)
+        self.name_of: dict[str, str] = {}
+        for name, unit_id in names:
+            self.name_of.setdefault(name, unit_id)
+        self.name_rank = {n: i for i, n in enumerate(self.name_of)}
+        self.name_words = tuple(self.name_of)
+        self.vocabulary = Vocabulary([self.fragment_words, self.name_words])
 
     def _by_fragment(self, text: str, within: str | None) -> tuple[Placed, str | None] | None:
         """The micro-grid whose fragment ``text`` (normalised) names, with the building."""
-        for fragment, unit_id in self.fragments:
-            if fragment not in text:
-                continue
-            at = _bounded(text, fragment)
-            if at < 0:
-                continue
-            unit = self.grid.by_id[unit_id]
+        spans = self.vocabulary.scan(text).find(self.fragment_words)
+        rank = self.fragment_rank
+        for span in sorted(spans, key=lambda s: (s.start - s.end, rank[s.word], s.start)):
+            fragment = span.word
+            if span.start > 0 and text[span.start - 1].isdigit() and fragment[0].isdigit():
+                continue  # 9幢20号 is not in 39幢20号
+            unit = self.grid.by_id[self.fragment_of[fragment]]
             if within is not None and unit.community != within:
                 continue
-            return unit, _building(fragment + text[at + len(fragment) :][:8])
+            return unit, _building(fragment + text[span.end :][:8])
         return None
 
     def _by_name(self, text: str) -> Placed | None:
-        for name, unit_id in self.names:
-            if name in text:
-                return self.grid.by_id[unit_id]
-        return None
+        spans = self.vocabulary.scan(text).find(self.name_words)
+        if not spans:
+            return None
+        rank = self.name_rank
+        best = min(spans, key=lambda s: (s.start - s.end, rank[s.word]))
+        return self.grid.by_id[self.name_of[best.word]]
 
     def nearest(self, point: tuple[float, float]) -> tuple[Placed, float] | None:
         """The micro-grid whose centre is nearest ``point``, within ``NEAREST_WITHIN_M``."""
