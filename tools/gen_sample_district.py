@@ -671,7 +671,7 @@ PEOPLE = words("""
     女人 大爷 大妈 大叔 大姐 大哥 阿姨 叔叔 奶奶 爷爷 外婆 外公 姥姥 姥爷 老太太 老太 老头
     老伯 孩子 小孩 小朋友 儿童 学生 婴儿 宝宝 孕妇 男的 女的 男子 女子 小伙 姑娘 骑手 外卖员
     快递员 环卫工 保安 司机 乘客 住户 租客 邻居 老板 店员 员工 工友 师傅 父亲 母亲 我爸 我妈
-    爸爸 妈妈 老伴 丈夫 妻子 老公 老婆 儿子 女儿 他 她 患者 游客 居民 同事 室友 的人 个人 骑车的
+    爸爸 妈妈 老伴 丈夫 妻子 老公 老婆 儿子 女儿 患者 游客 居民 同事 室友 的人 个人 骑车的
     骑电动车的 开车的 路过的 年轻人 小伙子 男孩 女孩
 """)
 ELDERS = words("""
@@ -723,6 +723,13 @@ PATTERNS = [
         id="person-critical",
         description="有人处于危急状态:人 + 倒地/没反应/呼吸困难/抽搐/大量出血…",
         groups=[PEOPLE, CRITICAL_STATES],
+    ),
+    Flow(
+        id="pronoun-critical",
+        description="他/她 + 危急状态,紧挨着(他倒在地上):代词只在紧跟危急状态时算作有人",
+        groups=[words("他 她 他们 她们 人"), CRITICAL_STATES],
+        within=5,
+        ordered=True,
     ),
     Flow(
         id="person-in-water",
