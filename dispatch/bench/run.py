@@ -79,6 +79,36 @@ def classification(policy: Policy) -> dict[str, Any]:
     return {name: accuracy(policy, path) for name, path in SETS.items()}
 
 
+def run_classification(settings: Settings, out: Path) -> int:
+    """``dispatch bench --only classification``: the classifier's figures alone, no broker."""
+    from services.router.kernel.version import logic_version
+
+    policy = load_policy(settings.policy)
+    result = {
+        "policy": policy.version,
+        "logic": logic_version(),
+        "classification": classification(policy),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    shown = Table(title=f"classification ({policy.version}, {result['logic']})")
+    for column in ("set", "requests", "tier", "emergencies caught", "false emergencies"):
+        shown.add_column(column)
+    for name, figures in result["classification"].items():
+        if figures:
+            caught = round((figures["emergency_recall"] or 0) * figures["emergencies"])
+            shown.add_row(
+                name,
+                str(figures["requests"]),
+                f"{figures['tier_accuracy']:.1%}",
+                f"{caught}/{figures['emergencies']}",
+                str(figures["false_emergencies"]),
+            )
+    Console().print(shown)
+    print(f"wrote {out}")
+    return 0
+
+
 async def suite(settings: Settings, bootstrap: str, broker: str, quick: bool) -> dict[str, Any]:
     size = QUICK if quick else FULL
     policy = load_policy(settings.policy)
