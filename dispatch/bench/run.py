@@ -84,17 +84,14 @@ def run_classification(settings: Settings, out: Path) -> int:
     from services.router.kernel.version import logic_version
 
     policy = load_policy(settings.policy)
-    result = {
-        "policy": policy.version,
-        "logic": logic_version(),
-        "classification": classification(policy),
-    }
+    figures_by_set = classification(policy)
+    result = {"policy": policy.version, "logic": logic_version(), "classification": figures_by_set}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     shown = Table(title=f"classification ({policy.version}, {result['logic']})")
     for column in ("set", "requests", "tier", "emergencies caught", "false emergencies"):
         shown.add_column(column)
-    for name, figures in result["classification"].items():
+    for name, figures in figures_by_set.items():
         if figures:
             caught = round((figures["emergency_recall"] or 0) * figures["emergencies"])
             shown.add_row(
