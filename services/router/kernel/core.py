@@ -12,13 +12,9 @@ from schemas.events import (
     AssignedData,
     ClassifiedData,
     ClockTicked,
-    ClosedData,
-    LinkedData,
     RequestReceived,
     TicketAssigned,
     TicketClassified,
-    TicketClosed,
-    TicketLinked,
     Unit,
 )
 from schemas.policy import Policy
@@ -85,17 +81,7 @@ def on_request(event: RequestReceived, policy: Policy, open_at: OpenTickets) -> 
     classified = _classified(event, cls, located, policy, sighting)
     joined = repeats.repeat_of(sighting, open_at, d.ticket_id)
     if joined is not None:
-        closed = TicketClosed(
-            **envelope(event, "closed:merged", policy, 0),
-            data=ClosedData(
-                ticket_id=d.ticket_id, outcome="merged", merged_into=joined, on_time=None
-            ),
-        )
-        linked = TicketLinked(
-            **envelope(event, "linked", policy, 0, subject=joined),
-            data=LinkedData(ticket_id=joined, repeat=d.ticket_id, summary=summarise(d.description)),
-        )
-        return [classified, closed, linked]
+        return [classified, *repeats.join(event, d.ticket_id, joined, d.description, policy)]
     to = assign.first(cls, located, policy)
     deadlines = due(d.received_at, cls.tier, cls.emergency, policy)
     assigned = TicketAssigned(

@@ -13,7 +13,9 @@ time and point, which the holder value carries (``holder_value``/``Holder.parse`
 ticket id (an index written before this module) reads as a holder of unknown time: a repeat.
 
 The boundary for an operator's ``split``/``merge`` (a later issue): ``repeat_of`` is the only
-decision that calls a request a repeat; ``Holder`` and the keys are all a merge needs to name.
+decision that calls a request a repeat, and ``join`` the only one that merges a ticket into
+another (closed as ``merged``, linked on the other's timeline): a ``merge`` action calls
+``join`` with its own cause and the ticket's version; a ``split`` undoes it by the ids it made.
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from schemas.envelope import CloudEvent, Decision
+from schemas.events import ClosedData, LinkedData, TicketClosed, TicketLinked
 from schemas.policy import Category, Duplicates, Policy
+from services.router.kernel.emit import envelope, summarise
 from services.router.kernel.locate import Located, distance_m
 
 SEP = "|"
@@ -135,6 +140,27 @@ def repeat_of(s: Sighting, open_at: OpenTickets, ticket_id: str) -> str | None:
         ):
             best = holder
     return best.ticket_id if best is not None else None
+
+
+def join(
+    cause: CloudEvent,
+    ticket_id: str,
+    into: str,
+    description: str,
+    policy: Policy,
+    version: int = 0,
+) -> list[Decision]:
+    """Ticket ``ticket_id`` closed as merged into ``into``, and the link that carries it to
+    ``into``'s partition and timeline (lifecycle: raised a level, once per window)."""
+    closed = TicketClosed(
+        **envelope(cause, "closed:merged", policy, version, subject=ticket_id),
+        data=ClosedData(ticket_id=ticket_id, outcome="merged", merged_into=into, on_time=None),
+    )
+    linked = TicketLinked(
+        **envelope(cause, "linked", policy, version, subject=into),
+        data=LinkedData(ticket_id=into, repeat=ticket_id, summary=summarise(description)),
+    )
+    return [closed, linked]
 
 
 def window_of(category: str | None, policy: Policy) -> Duplicates | None:

@@ -23,3 +23,9 @@ def logic_version() -> str:
         if entry.name.endswith(".py"):
             digest.update(entry.name.encode() + b"\0" + entry.read_bytes())
     return f"{CLASSIFIER}+kernel@{digest.hexdigest()[:12]}"
+
+
+def can_rerun(recorded: str | None) -> bool:
+    """Whether this kernel is the logic a recorded decision names (the audit re-runs a decision
+    only then; a decision recorded before ``logicversion`` existed names none)."""
+    return recorded == logic_version()
