@@ -56,6 +56,11 @@ def parser() -> argparse.ArgumentParser:
         if name == "bench":
             cmd.add_argument("--quick", action="store_true", help="smaller runs (about a minute)")
             cmd.add_argument("--out", default="bench-out/results.json", help="the JSON file")
+            cmd.add_argument(
+                "--only",
+                choices=["classification"],
+                help="classification: the classifier's figures on the labelled sets, no broker",
+            )
     _audit_parser(sub)
     _watch_parser(sub)
     return top
@@ -219,8 +224,10 @@ def cmd_notifier(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from dispatch.bench.run import run
+    from dispatch.bench.run import run, run_classification
 
+    if args.only == "classification":
+        return run_classification(settings, Path(args.out))
     return run(settings, quick=args.quick, out=Path(args.out))
 
 

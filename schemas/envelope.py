@@ -83,3 +83,9 @@ class Decision(CloudEvent):
     ticketversion: int = Field(
         ge=0, description="inputs of the ticket applied when this was decided (audit replay)"
     )
+    logicversion: str | None = Field(
+        default=None,
+        max_length=128,
+        description="the decision logic (router kernel and classifier) that decided: the audit "
+        "re-runs a decision only with the logic it names",
+    )

@@ -150,6 +150,14 @@ class ClassifiedData(Model):
     unit: Unit
     rule: str = Field(description="id of the policy rule that decided the tier")
     evidence: list[str] = Field(default_factory=list, description="matched keywords and facts")
+    place: str | None = Field(
+        default=None,
+        description="the repeat-report key the ticket holds while open (scope:where|category); "
+        "null: no later request can be a repeat of it",
+    )
+    point: tuple[float, float] | None = Field(
+        default=None, description="the request's lat, lon (radius-scoped repeats)"
+    )
 
 
 class TicketClassified(Decision):

@@ -264,8 +264,28 @@ class Addresses:
         return out
 
 
+# Coordinates (WGS-84): the old town of 沙县 around 26.396 N, 117.792 E, on the 沙溪河. 凤岗's
+# communities lie north of the river, 虬江's south, each a block of micro-grids ~125 m apart
+# (8 a row): plausible, not surveyed. The router resolves a request's lat/lon to the nearest.
+STREET_ORIGIN = {"ST-FG": (26.4000, 117.7620, 1), "ST-QJ": (26.3880, 117.7680, -1)}
+COMMUNITY_STEP = (0.0150, 0.0120)  # lat, lon between communities of a street (5 a row)
+MICRO_STEP = (0.00112, 0.00125)  # lat, lon between micro-grids of a community (~125 m)
+MICRO_ROW = 8
+COMMUNITIES_ROW = 5
+
+
+def centre(street: str, community: int, serial: int) -> tuple[float, float]:
+    """The centre of the ``serial``-th micro-grid (from 1) of a street's ``community``-th (0-)."""
+    lat0, lon0, north = STREET_ORIGIN[street]
+    row, col = divmod(community, COMMUNITIES_ROW)
+    mrow, mcol = divmod(serial - 1, MICRO_ROW)
+    lat = lat0 + north * (row * COMMUNITY_STEP[0] + mrow * MICRO_STEP[0])
+    lon = lon0 + col * COMMUNITY_STEP[1] + mcol * MICRO_STEP[1]
+    return round(lat, 5), round(lon, 5)
+
+
 def build_community(
-    spec: CommunitySpec, rng: random.Random, names: Names, reserved: set[str]
+    spec: CommunitySpec, rng: random.Random, names: Names, reserved: set[str], place: int
 ) -> dict[str, Any]:
     cid = f"CM-{spec.code}"
     fixed = [k for k in FIXED_MICROGRIDS if k.startswith(f"MG-{spec.code}-01-")]
@@ -281,8 +301,9 @@ def build_community(
         for m in range(1, size + 1):
             serial += 1
             mid = f"MG-{spec.code}-{a:02d}-{m:02d}"
+            lat, lon = centre(spec.street, place, serial)
             if mid in FIXED_MICROGRIDS:
-                micros.append(Flow(id=mid, **FIXED_MICROGRIDS[mid]))
+                micros.append(Flow(id=mid, **FIXED_MICROGRIDS[mid], lat=lat, lon=lon))
                 continue
             leader = person(rng, names, mid, reach=0.35)
             micros.append(
@@ -291,6 +312,8 @@ def build_community(
                     name=f"{spec.name}第{serial}微网格",
                     leader=leader,
                     addresses=blocks.pop(),
+                    lat=lat,
+                    lon=lon,
                 )
             )
         fixed_leader = FIXED_AREA_LEADERS.get(aid)
@@ -320,9 +343,8 @@ def build_grid(rng: random.Random) -> dict[str, Any]:
     streets = []
     for street_id, street_name in street_names.items():
         communities = [
-            build_community(spec, rng, names, reserved)
-            for spec in specs
-            if spec.street == street_id
+            build_community(spec, rng, names, reserved, place)
+            for place, spec in enumerate(s for s in specs if s.street == street_id)
         ]
         handler = Flow(name=STREET_HANDLERS[street_id], channel=hook(f"street/{street_id}"))
         streets.append(
@@ -401,14 +423,14 @@ street_vendor 占道经营 department government DEP-CG
     卖水果 摆地摊 地摊 流动摊 推车卖 小摊 摊子 菜贩
 neighbour_dispute 邻里纠纷 consultation government - weight=0.7
     邻居 邻里 噪音 吵架 隔壁 两家 楼上住户 楼下住户 楼上那家 楼上邻居 楼下邻居 隔壁邻居
-    对门邻居 装修噪音 装修扰民 漏水到我家 渗水到我家 半夜 拖椅子 跳绳 空调外机 滴水
+    对门邻居 装修噪音 装修扰民 漏水到我家 渗水到我家 拖椅子 跳绳 空调外机 滴水
     高跟鞋 弹珠 邻里关系 养鸽子 说了也不听 不听劝 打麻将 那户人家 吵得 被骂 洗牌
     养鸡 养鸭 打鸣 鸡叫 家禽
     楼上小孩 楼上的小孩 楼上的人 楼上装修 楼上漏水 楼下装修 对门 态度很差 态度恶劣 拍球 蹦跳 跺脚
     砸地板 走路声 咚咚 敲墙 狗叫 鞋架 雨棚 天花板 住户
 public_facility 公共设施建设 city government -
     社区医院 改善社区医院 建农贸市场 新建农贸市场 农贸市场建设 建菜市场 没有菜市场
-    像样的菜市场 建一个 建一所 规划建设 活动中心 公共厕所 配套设施 公办幼儿园 没有公园
+    像样的菜市场 农贸市场 停车场 建一所 规划建设 活动中心 公共厕所 配套设施 公办幼儿园 没有公园
     建公园 建停车场 改造工程 步道 栏杆 年久失修 整体改造
     公共停车场 停车难 图书馆 体育馆 游泳馆 养老院 公办中学 公办学校 建学校 建小学 建中学 再建一所
     拓宽 修桥 建桥 老桥 扩建 公厕 厕所太少
@@ -592,7 +614,49 @@ def parse_categories(table: str) -> list[Flow]:
     for category in out:  # keep the weight last, after the keywords, for the reader
         if "weight" in category:
             category["weight"] = category.pop("weight")
+        rule = DUPLICATES.get(category["code"])
+        if rule is not None:
+            scope, window = rule.split()
+            duplicates = Flow(scope="radius_m" if scope.isdigit() else scope)
+            if scope.isdigit():
+                duplicates["radius_m"] = int(scope)
+            duplicates["window"] = window
+            category["duplicates"] = duplicates
     return out
+
+
+# Repeat reports (多次反映), FixMyStreet-like: a request is a repeat of an open ticket of its
+# category in the same building, the same micro-grid, or within so many metres (lat/lon), reported
+# within the window. Categories not listed are each caller's own case (an allowance, a dispute).
+DUPLICATES = {
+    "corridor_light": "building P7D",
+    "elevator": "building P7D",
+    "house_safety": "building P14D",
+    "corridor_clutter": "building P7D",
+    "sewage": "building P3D",
+    "gas": "building P1D",
+    "fire_safety": "building P7D",
+    "small_ads": "building P7D",
+    "pest_control": "building P14D",
+    "power": "microgrid P1D",
+    "water_supply": "microgrid P1D",
+    "garbage": "microgrid P2D",
+    "facility_repair": "microgrid P7D",
+    "streetlight": "250 P7D",
+    "road_damage": "100 P14D",
+    "manhole": "50 P3D",
+    "waterlogging": "300 P1D",
+    "greening": "100 P7D",
+    "traffic_facility": "100 P3D",
+    "illegal_parking": "100 P1D",
+    "illegal_construction": "50 P30D",
+    "street_vendor": "200 P3D",
+    "construction_noise": "300 P3D",
+    "public_noise": "200 P3D",
+    "pollution": "500 P3D",
+    "construction_waste": "200 P3D",
+    "stray_animal": "300 P3D",
+}
 
 
 # ---------------------------------------------------------------- lexicon, rules, deadlines
@@ -607,7 +671,7 @@ PEOPLE = words("""
     女人 大爷 大妈 大叔 大姐 大哥 阿姨 叔叔 奶奶 爷爷 外婆 外公 姥姥 姥爷 老太太 老太 老头
     老伯 孩子 小孩 小朋友 儿童 学生 婴儿 宝宝 孕妇 男的 女的 男子 女子 小伙 姑娘 骑手 外卖员
     快递员 环卫工 保安 司机 乘客 住户 租客 邻居 老板 店员 员工 工友 师傅 父亲 母亲 我爸 我妈
-    爸爸 妈妈 老伴 丈夫 妻子 老公 老婆 儿子 女儿 他 她 患者 游客 居民 同事 室友 的人 个人 骑车的
+    爸爸 妈妈 老伴 丈夫 妻子 老公 老婆 儿子 女儿 患者 游客 居民 同事 室友 的人 个人 骑车的
     骑电动车的 开车的 路过的 年轻人 小伙子 男孩 女孩
 """)
 ELDERS = words("""
@@ -659,6 +723,13 @@ PATTERNS = [
         id="person-critical",
         description="有人处于危急状态:人 + 倒地/没反应/呼吸困难/抽搐/大量出血…",
         groups=[PEOPLE, CRITICAL_STATES],
+    ),
+    Flow(
+        id="pronoun-critical",
+        description="他/她 + 危急状态,紧挨着(他倒在地上):代词只在紧跟危急状态时算作有人",
+        groups=[words("他 她 他们 她们"), CRITICAL_STATES],
+        within=5,
+        ordered=True,
     ),
     Flow(
         id="person-in-water",
@@ -1093,6 +1164,11 @@ def check(policy: dict[str, Any]) -> None:
     for i, short in enumerate(ordered):
         for long in ordered[i + 1 :]:
             assert short not in long, f"fragment {short!r} is inside {long!r}"
+    # As the router compares them (5栋 = 5幢, 小区 dropped): still one micro-grid each.
+    from services.router.kernel.locate import normalise
+
+    written = [normalise(f) for f in fragments]
+    assert len(written) == len(set(written)), "two fragments read the same once normalised"
     for category in policy["categories"]:
         words = category["keywords"]
         assert len(words) == len(set(words)), f"{category['code']}: a keyword is listed twice"

@@ -37,10 +37,13 @@ QUICK: dict[str, Any] = {
 DATA = Path(__file__).parent / "data"
 LABELLED = DATA / "labelled_requests.yaml"
 HELDOUT = DATA / "heldout_requests.yaml"
+BLIND = DATA / "blind_requests.yaml"  # written for issue 15, never tuned on
+SETS = {"labelled": LABELLED, "heldout": HELDOUT, "blind": BLIND}
 
 
 def accuracy(policy: Policy, path: Path) -> dict[str, Any] | None:
-    """Tier accuracy and emergency recall on a labelled set (present in a source checkout)."""
+    """Tier accuracy, emergency recall and false emergencies on a labelled set (present in a
+    source checkout)."""
     import yaml
 
     from services.router.kernel.rules import Facts, classify
@@ -48,7 +51,7 @@ def accuracy(policy: Policy, path: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     items = yaml.safe_load(path.read_text(encoding="utf-8"))["requests"]
-    right = urgent = caught = 0
+    right = urgent = caught = false = 0
     for item in items:
         got = classify(
             Facts(
@@ -61,11 +64,46 @@ def accuracy(policy: Policy, path: Path) -> dict[str, Any] | None:
         right += got.tier == item["tier"]
         urgent += bool(item["emergency"])
         caught += bool(item["emergency"]) and got.emergency
+        false += got.emergency and not item["emergency"]
     return {
         "requests": len(items),
         "tier_accuracy": round(right / len(items), 4),
         "emergency_recall": round(caught / urgent, 4) if urgent else None,
+        "emergencies": urgent,
+        "false_emergencies": false,
     }
+
+
+def classification(policy: Policy) -> dict[str, Any]:
+    """The classifier's figures on every labelled set: ``blind`` is the one to believe."""
+    return {name: accuracy(policy, path) for name, path in SETS.items()}
+
+
+def run_classification(settings: Settings, out: Path) -> int:
+    """``dispatch bench --only classification``: the classifier's figures alone, no broker."""
+    from services.router.kernel.version import logic_version
+
+    policy = load_policy(settings.policy)
+    figures_by_set = classification(policy)
+    result = {"policy": policy.version, "logic": logic_version(), "classification": figures_by_set}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    shown = Table(title=f"classification ({policy.version}, {result['logic']})")
+    for column in ("set", "requests", "tier", "emergencies caught", "false emergencies"):
+        shown.add_column(column)
+    for name, figures in figures_by_set.items():
+        if figures:
+            caught = round((figures["emergency_recall"] or 0) * figures["emergencies"])
+            shown.add_row(
+                name,
+                str(figures["requests"]),
+                f"{figures['tier_accuracy']:.1%}",
+                f"{caught}/{figures['emergencies']}",
+                str(figures["false_emergencies"]),
+            )
+    Console().print(shown)
+    print(f"wrote {out}")
+    return 0
 
 
 async def suite(settings: Settings, bootstrap: str, broker: str, quick: bool) -> dict[str, Any]:
@@ -132,10 +170,7 @@ async def suite(settings: Settings, bootstrap: str, broker: str, quick: bool) ->
             "tick_interval_s": base.tick_interval,
             "logical": late["logical"],
         },
-        "classification": {
-            "labelled": accuracy(policy, LABELLED),
-            "heldout": accuracy(policy, HELDOUT),
-        },
+        "classification": classification(policy),
     }
 
 
@@ -201,7 +236,8 @@ def table(result: dict[str, Any]) -> Table:
             out.add_row(
                 f"classification ({name})",
                 f"{figures['tier_accuracy']:.1%}",
-                f"emergency recall {figures['emergency_recall']}",
+                f"emergency recall {figures['emergency_recall']}, "
+                f"false emergencies {figures['false_emergencies']} of {figures['requests']}",
             )
     return out
 

@@ -49,6 +49,8 @@ class MicroGrid(Frozen):
     name: str
     leader: Handler
     addresses: tuple[str, ...] = Field(default=(), description="address fragments located here")
+    lat: float | None = Field(default=None, ge=-90, le=90, description="centre (WGS-84)")
+    lon: float | None = Field(default=None, ge=-180, le=180, description="centre (WGS-84)")
 
 
 class AreaGrid(Frozen):
@@ -90,6 +92,27 @@ class District(Frozen):
     streets: tuple[Street, ...]
 
 
+class Duplicates(Frozen):
+    """When a new request of a category is a repeat of an open ticket (多次反映).
+
+    ``building``: the same building (corridor lights, a leak, an elevator); ``microgrid``: the
+    same micro-grid (power, water); ``radius_m``: within ``radius_m`` metres of it, both with
+    lat/lon (street lights, a pothole), else the same micro-grid. Only within ``window`` of the
+    open ticket's report, and never for a request located only to a community or the district.
+    A repeat raises its ticket at most one level, once per ``window``.
+    """
+
+    scope: Literal["building", "microgrid", "radius_m"]
+    radius_m: float | None = Field(default=None, gt=0, description="with scope radius_m")
+    window: timedelta = timedelta(days=7)
+
+    @model_validator(mode="after")
+    def _radius_given(self) -> Duplicates:
+        if (self.scope == "radius_m") != (self.radius_m is not None):
+            raise ValueError("radius_m is given exactly when scope is radius_m")
+        return self
+
+
 class Category(Frozen):
     code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
@@ -99,6 +122,9 @@ class Category(Frozen):
     department: str | None = Field(default=None, description="id of the responsible department")
     keywords: tuple[str, ...] = ()
     weight: float = 1.0
+    duplicates: Duplicates | None = Field(
+        default=None, description="the repeat-report rule; none: every request is its own case"
+    )
 
 
 class Pattern(Frozen):

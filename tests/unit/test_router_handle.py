@@ -14,6 +14,7 @@ from schemas.events import Location, TicketClaimed, TicketResolved, UpdateData
 from schemas.policy import Policy, load_policy
 from services.router.kernel.handle import MAX_REFUSED, handle
 from services.router.kernel.places import apply_changes
+from services.router.kernel.repeats import Holder
 from services.router.kernel.retention import CLOSED_RETENTION, is_cold, slim
 from services.router.store import Entry
 from tests.conftest import SMALL_POLICY
@@ -83,7 +84,8 @@ def test_a_new_ticket_takes_its_place_and_a_repeat_joins_it(policy: Policy) -> N
     where = Location(address="城北新村南区5幢")
     first = handle(None, request("楼道灯坏了", location=where), policy, places)
     apply_changes(places, first.places)
-    assert first.ticket is not None and list(places.values()) == [first.ticket.ticket_id]
+    assert first.ticket is not None
+    assert [Holder.parse(v).ticket_id for v in places.values()] == [first.ticket.ticket_id]
     repeat = handle(None, request("楼道灯坏了", external_id="X-2", location=where), policy, places)
     assert repeat.ticket is not None and repeat.ticket.merged_into == first.ticket.ticket_id
     assert repeat.places == ()

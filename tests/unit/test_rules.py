@@ -350,3 +350,26 @@ def test_a_look_alike_is_not_an_emergency(text: str) -> None:
 def test_an_accident_that_is_over_goes_to_a_department_not_the_city() -> None:
     got = classify(Facts(description="上个月有人被困在电梯里,物业到现在还没修"), bundled())
     assert (got.emergency, got.tier) == (False, "department")
+
+
+def _sample(text: str) -> Any:
+    from services.router.kernel.rules import Facts, classify
+
+    return classify(Facts(text), load_policy(None))
+
+
+def test_a_pronoun_is_a_person_only_right_before_a_critical_state() -> None:
+    assert _sample("他倒在地上了,快来人").emergency
+    got = _sample("她说她家楼道灯坏了一个礼拜,她晚上只好摸黑,站不起来的是那盏灯的开关")
+    assert (got.emergency, got.tier) == (False, "local")
+
+
+def test_late_at_night_is_not_a_neighbour_dispute_by_itself() -> None:
+    got = _sample("半夜回家,巷子里黑灯瞎火,路灯坏了")
+    assert (got.category.code, got.tier) == ("streetlight", "department")
+
+
+def test_building_one_thing_is_not_a_city_project_by_itself() -> None:
+    got = _sample("顶楼住户违章搭建,在楼顶建一个玻璃房")
+    assert got.tier != "city"
+    assert _sample("建议在这片空地建一个农贸市场").tier == "city"

@@ -10,22 +10,18 @@ from schemas.events import (
     AssignedData,
     ClassifiedData,
     ClockTicked,
-    ClosedData,
-    LinkedData,
     RequestReceived,
     TicketAssigned,
     TicketClassified,
-    TicketClosed,
-    TicketLinked,
     Unit,
 )
 from schemas.policy import Policy
-from services.router.kernel import assign, escalation, lifecycle
+from services.router.kernel import assign, escalation, lifecycle, repeats
 from services.router.kernel.deadlines import due
 from services.router.kernel.emit import envelope, summarise
 from services.router.kernel.errors import TransitionError, UnknownTicketError
 from services.router.kernel.locate import Located, locate
-from services.router.kernel.places import OpenTickets, place_key, repeat_of
+from services.router.kernel.places import OpenTickets
 from services.router.kernel.rules import Classification, Facts, classify
 from services.router.kernel.state import Ticket, apply, start
 
@@ -33,7 +29,11 @@ __all__ = ["OpenTickets", "TransitionError", "UnknownTicketError", "decide", "st
 
 
 def _classified(
-    event: RequestReceived, cls: Classification, located: Located, policy: Policy
+    event: RequestReceived,
+    cls: Classification,
+    located: Located,
+    policy: Policy,
+    sighting: repeats.Sighting,
 ) -> TicketClassified:
     unit = located.unit
     return TicketClassified(
@@ -49,6 +49,8 @@ def _classified(
             unit=Unit(id=unit.id, level=unit.level, name=unit.name),
             rule=cls.rule,
             evidence=[*cls.evidence, located.evidence],
+            place=repeats.place_of(sighting),
+            point=sighting.point,
         ),
     )
 
@@ -65,21 +67,13 @@ def on_request(event: RequestReceived, policy: Policy, open_at: OpenTickets) -> 
     )
     cls = classify(facts, policy)
     located = locate(policy, d.location, d.description)
-    classified = _classified(event, cls, located, policy)
-    place = place_key(located.unit.id, located.unit.level, cls.category.code)
-    joined = repeat_of(open_at, place, d.ticket_id, cls.emergency)
+    loc = d.location
+    point = (loc.lat, loc.lon) if loc and loc.lat is not None and loc.lon is not None else None
+    sighting = repeats.Sighting(cls.category, located, point, d.received_at, cls.emergency)
+    classified = _classified(event, cls, located, policy, sighting)
+    joined = repeats.repeat_of(sighting, open_at, d.ticket_id)
     if joined is not None:
-        closed = TicketClosed(
-            **envelope(event, "closed:merged", policy, 0),
-            data=ClosedData(
-                ticket_id=d.ticket_id, outcome="merged", merged_into=joined, on_time=None
-            ),
-        )
-        linked = TicketLinked(
-            **envelope(event, "linked", policy, 0, subject=joined),
-            data=LinkedData(ticket_id=joined, repeat=d.ticket_id, summary=summarise(d.description)),
-        )
-        return [classified, closed, linked]
+        return [classified, *repeats.join(event, d.ticket_id, joined, d.description, policy)]
     to = assign.first(cls, located, policy)
     deadlines = due(d.received_at, cls.tier, cls.emergency, policy)
     assigned = TicketAssigned(

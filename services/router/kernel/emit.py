@@ -1,5 +1,6 @@
 """How the router stamps what it decides: ids from the cause, time from the cause, the policy
-version in force for the ticket, and the ticket's version (inputs applied so far)."""
+version in force for the ticket, the ticket's version (inputs applied so far), and the version
+of the logic that decided (``logicversion``, see version.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from schemas.envelope import CloudEvent, derive_id
 from schemas.policy import Policy
+from services.router.kernel.version import logic_version
 
 ROUTER_SOURCE = "/dispatch/router"
 SUMMARY_CHARS = 40
@@ -37,4 +39,5 @@ def envelope(
         "correlationid": event.correlationid,
         "policyversion": policy.version,
         "ticketversion": version,
+        "logicversion": logic_version(),
     }

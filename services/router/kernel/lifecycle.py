@@ -24,7 +24,7 @@ from schemas.events import (
     TicketWhistled,
 )
 from schemas.policy import Policy
-from services.router.kernel import assign
+from services.router.kernel import assign, repeats
 from services.router.kernel.assign import Target
 from services.router.kernel.deadlines import Due, after, due
 from services.router.kernel.emit import envelope
@@ -204,6 +204,8 @@ def _(event: TicketLinked, ticket: Ticket, policy: Policy) -> list[Decision]:
     if ticket.status in ("resolved", "closed"):
         return [reassigned(ticket, event, policy, "reopen:repeat_report")]
     _require(ticket, event, "assigned", "claimed")
+    if not repeats.escalates(ticket.category, ticket.repeat_raised_at, event.time, policy):
+        return []  # raised for a repeat in this window already: the link is on the timeline
     assert ticket.assignee is not None and ticket.level is not None
     to = assign.next_up(ticket.assignee, policy) or Target(ticket.level, ticket.assignee)
     fresh = _deadlines(ticket, event.time, policy)

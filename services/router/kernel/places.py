@@ -1,18 +1,18 @@
-"""The open-place index (多次反映): which open ticket holds each place+category, and whether a
-new request repeats it. The one home of the repeat-report key and matching rules: the router's
-shell, the audit's replay and the bench all keep the index through ``index_change``.
+"""The open-place index (多次反映): which open ticket holds each place key. The one home of the
+index's bookkeeping: the router's shell, the audit's replay and the bench all keep the index
+through ``index_change``. Whether a request repeats a holder is ``repeats.py``'s rule.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, MutableMapping
+from datetime import datetime
 from typing import Protocol
 
+from services.router.kernel import repeats
+from services.router.kernel.repeats import OpenTickets
 
-class OpenTickets(Protocol):
-    """Which ticket is open at a place+category (a dict will do)."""
-
-    def get(self, place: str, /) -> str | None: ...
+__all__ = ["OpenTickets", "PlaceChange", "apply_changes", "index_change", "place_holder"]
 
 
 class Placed(Protocol):
@@ -26,6 +26,10 @@ class Placed(Protocol):
     def status(self) -> str: ...
     @property
     def merged_into(self) -> str | None: ...
+    @property
+    def received_at(self) -> datetime: ...
+    @property
+    def point(self) -> tuple[float, float] | None: ...
 
 
 PlaceChange = tuple[str, str | None]
@@ -33,29 +37,22 @@ PlaceChange = tuple[str, str | None]
 
 
 def place_key(unit_id: str, level: str, category: str) -> str | None:
-    """Where-and-what of a request: repeated reports of one place and category meet here.
-    A request located only to the district is too vague to call anything a repeat of it."""
+    """The place key of a classification recorded before repeat rules named one (old logs)."""
     return None if level == "district" else f"{unit_id}|{category}"
-
-
-def repeat_of(
-    open_at: OpenTickets, place: str | None, ticket_id: str, emergency: bool
-) -> str | None:
-    """The open ticket a new request repeats, if any (an emergency is never merged)."""
-    if place is None or emergency:
-        return None
-    joined = open_at.get(place)
-    return joined if joined is not None and joined != ticket_id else None
 
 
 def place_holder(after: Placed, holder: str | None) -> str | None:
     """Who holds ``after.place`` once ``after`` is the ticket's state: a ticket takes a free
-    place while open or awaiting feedback, and frees it when closed."""
+    place (or one of an earlier report) while open or awaiting feedback, and frees it when
+    closed. The value names the ticket, its report time and point (``repeats.Holder``)."""
     if after.place is None or after.merged_into is not None:
         return holder
     if after.status == "closed":
-        return None if holder == after.ticket_id else holder
-    return after.ticket_id if holder is None else holder
+        held = repeats.Holder.parse(holder).ticket_id if holder is not None else None
+        return None if held == after.ticket_id else holder
+    if repeats.takes_place(after.ticket_id, after.received_at, after.point, holder):
+        return repeats.Holder(after.ticket_id, after.received_at, after.point).value()
+    return holder
 
 
 def index_change(after: Placed | None, open_at: OpenTickets) -> tuple[PlaceChange, ...]:

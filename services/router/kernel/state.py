@@ -44,6 +44,8 @@ class Ticket(BaseModel):
     department: str | None = None
     unit_id: str | None = None
     place: str | None = None
+    point: tuple[float, float] | None = None
+    repeat_raised_at: datetime | None = None
     level: Level | None = None
     assignee: Assignee | None = None
     claim_by: datetime | None = None
@@ -95,7 +97,11 @@ def _(event: TicketClassified, ticket: Ticket) -> Ticket:
             "category": d.category,
             "department": d.department,
             "unit_id": d.unit.id,
-            "place": place_key(d.unit.id, d.unit.level, d.category),
+            # decisions since repeats.py carry their place; older ones keyed by unit+category
+            "place": d.place
+            if "place" in d.model_fields_set
+            else place_key(d.unit.id, d.unit.level, d.category),
+            "point": d.point,
         }
     )
 
@@ -134,6 +140,9 @@ def _(event: TicketEscalated, ticket: Ticket) -> Ticket:
             "resolve_by": d.resolve_by,
             "attempt": d.attempt,
             "claimed_at": None,
+            "repeat_raised_at": event.time
+            if d.reason == "repeat_report"
+            else ticket.repeat_raised_at,
         }
     )
 
