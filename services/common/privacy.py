@@ -11,6 +11,7 @@ Covered writings: mobiles as ``13905981234``, ``139-0598-1234``, ``139 0598 1234
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 
@@ -65,11 +66,34 @@ class MaskPersonal(logging.Filter):
         return True
 
 
+_FACTORY_MARK = "_dispatch_masking"
+
+
 def install_log_masking() -> None:
-    """Mask phones and ID numbers in everything this process logs (each composition root)."""
-    root = logging.getLogger()
-    for handler in root.handlers:
-        if not any(isinstance(f, MaskPersonal) for f in handler.filters):
-            handler.addFilter(MaskPersonal())
-    if not any(isinstance(f, MaskPersonal) for f in root.filters):
-        root.addFilter(MaskPersonal())
+    """Mask phones and ID numbers in everything this process logs (each composition root).
+
+    At the record factory, so every logger is covered whatever its handlers and wherever they
+    were configured (uvicorn's ``uvicorn.error`` and ``uvicorn.access`` do not propagate to the
+    root); the filter is also put on every handler known now, for records made elsewhere."""
+    previous = logging.getLogRecordFactory()
+    if not getattr(previous, _FACTORY_MARK, False):
+
+        def masked_record(*args: object, **kwargs: object) -> logging.LogRecord:
+            record = previous(*args, **kwargs)
+            # a bad format string: logging reports it when it emits, as without masking
+            with contextlib.suppress(Exception):
+                MaskPersonal().filter(record)
+            return record
+
+        setattr(masked_record, _FACTORY_MARK, True)
+        logging.setLogRecordFactory(masked_record)
+    loggers = [logging.getLogger(), *(logging.getLogger(n) for n in UVICORN_LOGGERS)]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if not any(isinstance(f, MaskPersonal) for f in handler.filters):
+                handler.addFilter(MaskPersonal())
+        if not any(isinstance(f, MaskPersonal) for f in logger.filters):
+            logger.addFilter(MaskPersonal())
+
+
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")

@@ -25,6 +25,7 @@ from schemas.events import ClockTicked, RequestReceived, kafka_origin
 from schemas.policy import Policy
 from schemas.words import CHINA
 from services.common.bus import Topics, rejected
+from services.common.privacy import install_log_masking
 from services.common.settings import Settings
 from services.router import registry as registry_module
 from services.router.clock import DeadlineIndex, partition_of
@@ -318,6 +319,7 @@ def build_app(settings: Settings, bootstrap: str, policies: PolicyRegistry) -> f
 
 def run(settings: Settings, bootstrap: str, policy: Policy) -> None:
     """Run the router until SIGINT/SIGTERM (Faust's worker owns the event loop and signals)."""
+    install_log_masking()
     policies = asyncio.run(registry_module.load(bootstrap, Topics(settings.topic_prefix), policy))
     app = build_app(settings, bootstrap, policies)
     log.info(
