@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Iterator
@@ -89,3 +90,17 @@ def assigned(stack: Stack, ticket_id: str, timeout: float = 30.0) -> dict[str, A
         if time.monotonic() > deadline:
             raise AssertionError(f"{ticket_id} not assigned within {timeout}s: {response.text}")
         time.sleep(0.05)
+
+
+async def assignee_of(client: httpx.AsyncClient, stack: Stack, ticket_id: str) -> str:
+    """The unit holding ``ticket_id`` now, once the router assigned it (async callers)."""
+    deadline = time.monotonic() + 30.0
+    url = f"{stack.intake_url}/v1/tickets/{ticket_id}"
+    while True:
+        response = await client.get(url, headers=operator(stack))
+        if response.status_code == 200 and response.json().get("assignee"):
+            unit: str = response.json()["assignee"]["id"]
+            return unit
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{ticket_id} not assigned within 30s: {response.text}")
+        await asyncio.sleep(0.05)

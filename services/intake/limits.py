@@ -33,7 +33,8 @@ def too_deep(body: bytes) -> bool:
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        return "recursion" in str(exc).lower()  # orjson stops at 1024 levels
+        message = str(exc).lower()  # orjson stops at 1024 levels
+        return "depth" in message or "recursion" in message
     return json_depth(document) > MAX_JSON_DEPTH
 
 
