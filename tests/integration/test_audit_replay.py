@@ -86,6 +86,10 @@ def audit(stack: Stack, out: Path, *flags: str) -> subprocess.CompletedProcess[s
 async def history(fast_stack: Stack) -> dict[str, str]:
     """A closed ticket, an escalated one, a refused update, a phone number in a request."""
     async with httpx.AsyncClient(base_url=fast_stack.intake_url, timeout=15) as client:
+        # The router's first assignment waits for its group to form: a claim needs one (only
+        # the assigned unit may claim), so the timed ticket comes after a first assignment.
+        warm = await post(client, "翠竹小区3幢门口路灯坏了")
+        await assignee_of(client, fast_stack, warm)
         tickets = {"closed": await post(client, "城北新村南区7幢楼梯灯不亮")}
         await act(
             client, fast_stack, tickets["closed"], "claim"
