@@ -119,7 +119,7 @@ async def post_request(
     "/requests:batch",
     response_model=BatchResult,
     summary="批量提交诉求",
-    responses=docs.problems(401, 422),
+    responses=docs.problems(401, 403, 422),
 )
 async def post_batch(body: BatchIn, src: Source, intake: IntakeDep) -> BatchResult:
     """Up to 100 requests; one result per item (202 accepted, 200 duplicate, 422 invalid).
@@ -163,7 +163,7 @@ async def post_batch(body: BatchIn, src: Source, intake: IntakeDep) -> BatchResu
     summary="按来源原生格式提交",
     responses={
         200: {"model": Accepted, "description": "已受理过:同一工单"},
-        **docs.problems(401, 422),
+        **docs.problems(401, 403, 409, 422),
     },
     openapi_extra=docs.native_body(),
 )
