@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from services.common.privacy import install_log_masking
 from services.common.settings import Settings, SourceKeysError
 
 EXIT_USAGE = 2
@@ -63,7 +64,19 @@ def parser() -> argparse.ArgumentParser:
             )
     _audit_parser(sub)
     _watch_parser(sub)
+    _token_parser(sub)
     return top
+
+
+def _token_parser(sub: Any) -> None:
+    """``dispatch token --role handler --unit MG-CB-01-01 [--sub NAME] [--ttl 8h]``."""
+    text = "print a signed token for a handler, operator or helper (key: DISPATCH_TOKEN_SECRET)"
+    token = sub.add_parser("token", help=text, description=text)
+    token.add_argument("--role", required=True, choices=("handler", "operator", "helper"))
+    token.add_argument("--unit", help="a handler's unit: a grid unit or department id")
+    token.add_argument("--sub", help="who: a name or staff id (default: the role)")
+    token.add_argument("--ttl", default="8h", help="lifetime: 8h, 30m, 2d (default 8h)")
+    token.add_argument("--log-level", help=argparse.SUPPRESS)
 
 
 def _audit_parser(sub: Any) -> None:
@@ -182,10 +195,49 @@ def _bootstrap(settings: Settings) -> str:
     return settings.kafka_bootstrap
 
 
+def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from services.common.identity import mint, parse_ttl
+
+    if not settings.token_secret:
+        print(
+            "dispatch token: DISPATCH_TOKEN_SECRET is unset: set it to the secret every "
+            "intake and console of the deployment shares (at least 32 bytes)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        ttl = parse_ttl(args.ttl)
+        print(
+            mint(
+                settings.token_secret,
+                args.role,
+                args.sub or args.role,
+                args.unit,
+                ttl,
+                datetime.now(UTC),
+            )
+        )
+    except ValueError as exc:
+        print(f"dispatch token: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
 def cmd_intake(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from services.intake.api import create_app
+
+    if settings.uses_demo_keys:
+        print(
+            "dispatch intake: no API keys configured: set DISPATCH_SOURCE_KEYS "
+            "(source=key,source=key…); the demo keys are only for `dispatch up` and "
+            "`dispatch demo`",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
 
     app = create_app(settings, _bootstrap(settings))
     uvicorn.run(
@@ -269,6 +321,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "console": cmd_console,
     "audit": cmd_audit,
     "watch": cmd_watch,
+    "token": cmd_token,
 }
 
 
@@ -283,6 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    install_log_masking()  # every command and service, uvicorn's loggers included
     handler: Callable[[Settings, Any], int] = COMMANDS[args.command]
     try:
         return handler(settings, args)

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import IO
@@ -22,6 +23,7 @@ import httpx
 
 from dispatch.broker import EmbeddedBroker, die_with_parent, wait_for_port
 from services.common.bus import ensure_topics
+from services.common.identity import mint, new_secret
 from services.common.settings import Settings
 
 SERVICES = ("intake", "router", "notifier", "console")
@@ -38,6 +40,9 @@ def child_env(settings: Settings, bootstrap: str) -> dict[str, str]:
     values["kafka_bootstrap"] = bootstrap
     for name, value in values.items():
         env[f"DISPATCH_{name.upper()}"] = str(value)
+    if settings.uses_demo_keys:  # children are `dispatch intake`, which needs keys set
+        keys = settings.keys_by_source()
+        env["DISPATCH_SOURCE_KEYS"] = ",".join(f"{s}={k}" for s, k in keys.items())
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
@@ -79,6 +84,8 @@ class Stack:
                     ) from exc
 
     def start(self, timeout: float = 60.0) -> None:
+        if self.settings.token_secret is None:  # one per run: the tokens `up` prints
+            self.settings = self.settings.model_copy(update={"token_secret": new_secret()})
         self.ports_free()
         self.log_dir.mkdir(parents=True, exist_ok=True)
         if self.settings.kafka_bootstrap:
@@ -163,7 +170,15 @@ class Stack:
         if self.settings.uses_demo_keys:
             lines.append("demo API keys (set DISPATCH_SOURCE_KEYS for real ones):")
             lines += [f"  {src:<14} {key}" for src, key in self.settings.keys_by_source().items()]
+        lines.append("operator token (8h; with DISPATCH_TOKEN_SECRET set, `dispatch token`):")
+        lines.append(f"  {self.operator_token()}")
         return lines
+
+    def operator_token(self, ttl_hours: float = 8) -> str:
+        secret = self.settings.token_secret
+        assert secret is not None  # set by start()
+        ttl = timedelta(hours=ttl_hours)
+        return mint(secret, "operator", "demo-operator", None, ttl, datetime.now(UTC))
 
 
 def wait_for_signal(check: Callable[[], None] | None = None) -> None:

@@ -84,10 +84,23 @@ class RequestReceived(CloudEvent):
     data: RequestReceivedData
 
 
+class Principal(Model):
+    """Who the intake authenticated for an update, beside the free-text ``actor``: an upstream
+    system by its API key (``source``), or a person by a signed token (its ``sub``, ``role``
+    and, for a handler, ``unit``)."""
+
+    kind: Literal["source", "handler", "operator", "helper"]
+    name: str = Field(min_length=1, max_length=100, description="the source, or the token's sub")
+    unit: str | None = Field(default=None, max_length=100, description="a handler's unit id")
+
+
 class UpdateData(Model):
     ticket_id: str
     actor: str = Field(min_length=1, max_length=100)
     note: str | None = Field(default=None, max_length=2000)
+    principal: Principal | None = Field(
+        default=None, description="the authenticated caller (absent in events before v2)"
+    )
 
 
 class FeedbackData(UpdateData):

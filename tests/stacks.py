@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+import httpx
 
 from dispatch.broker import free_port
 from dispatch.stack import SERVICES, Stack
+from services.common.identity import Role, mint
 from services.common.settings import Settings
 
 
@@ -50,3 +56,51 @@ def fast(kafka_bootstrap: str, state_dir: Path) -> Iterator[Stack]:
         kafka_bootstrap, state_dir, services, partitions=2, sla_scale=FAST_SCALE, tick_interval=0.2
     ) as stack:
         yield stack
+
+
+def token(stack: Stack, role: str, unit: str | None = None, sub: str | None = None) -> str:
+    """A signed token of ``stack``'s deployment (its ``DISPATCH_TOKEN_SECRET``)."""
+    secret = stack.settings.token_secret
+    assert secret is not None, "the stack makes its token secret when it starts"
+    role_ = cast(Role, role)
+    return mint(secret, role_, sub or role, unit, timedelta(hours=1), datetime.now(UTC))
+
+
+def bearer(credential: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {credential}"}
+
+
+def operator(stack: Stack) -> dict[str, str]:
+    return bearer(token(stack, "operator", sub="值班长"))
+
+
+def handler(stack: Stack, unit: str, sub: str = "处置人") -> dict[str, str]:
+    return bearer(token(stack, "handler", unit, sub))
+
+
+def assigned(stack: Stack, ticket_id: str, timeout: float = 30.0) -> dict[str, Any]:
+    """The ticket as an operator sees it once the router assigned it (its ``assignee``)."""
+    deadline = time.monotonic() + timeout
+    headers = operator(stack)
+    while True:
+        response = httpx.get(f"{stack.intake_url}/v1/tickets/{ticket_id}", headers=headers)
+        if response.status_code == 200 and response.json().get("assignee"):
+            shown: dict[str, Any] = response.json()
+            return shown
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{ticket_id} not assigned within {timeout}s: {response.text}")
+        time.sleep(0.05)
+
+
+async def assignee_of(client: httpx.AsyncClient, stack: Stack, ticket_id: str) -> str:
+    """The unit holding ``ticket_id`` now, once the router assigned it (async callers)."""
+    deadline = time.monotonic() + 30.0
+    url = f"{stack.intake_url}/v1/tickets/{ticket_id}"
+    while True:
+        response = await client.get(url, headers=operator(stack))
+        if response.status_code == 200 and response.json().get("assignee"):
+            unit: str = response.json()["assignee"]["id"]
+            return unit
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{ticket_id} not assigned within 30s: {response.text}")
+        await asyncio.sleep(0.05)

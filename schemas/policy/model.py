@@ -36,6 +36,13 @@ class Channel(Frozen):
 
     kind: Literal["webhook", "sms", "wecom"]
     address: str = Field(description="URL for webhook; phone number or group id otherwise")
+    secret_env: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z_][A-Z0-9_]*$",
+        description="the environment variable holding this channel's own signing secret "
+        "(the policy is published on Kafka: it names the secret, never holds it); unset: "
+        "DISPATCH_WEBHOOK_SECRET",
+    )
 
 
 class Handler(Frozen):

@@ -18,6 +18,7 @@ from schemas.events import (
     UpdateData,
 )
 from schemas.words import REASON_NAMES, SOURCE_NAMES
+from services.common.identity import label
 from services.common.privacy import mask_text
 from services.router.kernel.emit import summarise
 
@@ -83,6 +84,8 @@ def _details(event: CloudEvent, ticket_id: str) -> dict[str, Any]:
     if isinstance(data, UpdateData):
         line: dict[str, Any] = {
             "actor": mask_text(data.actor),
+            # who the intake authenticated (v2): the credential, not the free-text actor
+            "by": mask_text(label(data.principal)) if data.principal is not None else None,
             "note": mask_text(data.note) if data.note else None,
         }
         if isinstance(event, TicketFeedback):

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     sla_scale: float = Field(default=1.0, gt=0)
     notify_webhook: str | None = None
     webhook_secret: str | None = None
+    # Identities (v2): the HS256 key of handlers', operators' and helpers' tokens.
+    token_secret: str | None = None
     # Beyond the contract: isolation of several deployments (or tests) on one cluster.
     topic_prefix: str = ""
     partitions: int = Field(default=6, ge=1)
@@ -77,7 +79,12 @@ class Settings(BaseSettings):
     notify_max_in_flight: int = Field(default=1000, ge=1)
 
     @field_validator(
-        "kafka_bootstrap", "source_keys", "notify_webhook", "webhook_secret", "text_gateway"
+        "kafka_bootstrap",
+        "source_keys",
+        "notify_webhook",
+        "webhook_secret",
+        "text_gateway",
+        "token_secret",
     )
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:

@@ -12,12 +12,15 @@ from importlib import resources
 from typing import Any
 
 import orjson
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, ORJSONResponse, StreamingResponse
 
 from schemas import topics
 from schemas.codec import EventDecodeError, decode, to_dict
 from services.common.bus import Topics, make_consumer
+from services.common.identity import Credentials
+from services.common.permissions import is_operator
+from services.common.privacy import install_log_masking, mask_text
 from services.common.settings import Settings
 from services.console.kpis import Kpis
 
@@ -63,17 +66,44 @@ async def follow(board: Board, bootstrap: str, names: Topics) -> None:
             # event-time order (the order the router decided in, for one ticket).
             for event in sorted(events, key=lambda e: e.time):
                 if board.kpis.fold(event) and event.TOPIC == topics.DECISIONS:
-                    board.publish(orjson.dumps(to_dict(event)))
+                    # masked: a summary quotes the resident's description
+                    board.publish(mask_text(orjson.dumps(to_dict(event)).decode()).encode())
     finally:
         await consumer.stop()
+
+
+class ConsoleError(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def operator_check(credentials: Credentials) -> Any:
+    """A dependency: the caller's bearer token (or ``?token=``, for EventSource) must be an
+    operator's; 401 without a valid one, 403 for anyone else's."""
+
+    def check(request: Request) -> None:
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        offered = value.strip() if scheme.lower() == "bearer" else None
+        offered = offered or request.query_params.get("token")
+        caller = credentials.principal(offered, datetime.now(UTC))
+        if caller is None:
+            raise ConsoleError(401, "an operator's token is required (`dispatch token`)")
+        if not is_operator(caller):
+            raise ConsoleError(403, "the console's APIs are for operators")
+
+    return Depends(check)
 
 
 def create_app(settings: Settings, bootstrap: str) -> FastAPI:
     board = Board()
     names = Topics(settings.topic_prefix)
+    operator = operator_check(Credentials({}, settings.token_secret))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        install_log_masking()
         task = asyncio.create_task(follow(board, bootstrap, names), name="console-follow")
         try:
             yield
@@ -86,15 +116,23 @@ def create_app(settings: Settings, bootstrap: str) -> FastAPI:
         title="接诉即办 operator console", lifespan=lifespan, default_response_class=ORJSONResponse
     )
 
+    @app.exception_handler(ConsoleError)
+    async def _refused(request: Request, exc: ConsoleError) -> ORJSONResponse:
+        body = {"type": "about:blank", "status": exc.status, "detail": exc.detail}
+        headers = {"WWW-Authenticate": 'Bearer realm="dispatch"'} if exc.status == 401 else None
+        return ORJSONResponse(
+            body, exc.status, headers=headers, media_type="application/problem+json"
+        )
+
     @app.get("/", response_class=HTMLResponse)
     async def page() -> str:
         return resources.files("services.console").joinpath("page.html").read_text()
 
-    @app.get("/api/kpis")
+    @app.get("/api/kpis", dependencies=[operator])
     async def kpis() -> dict[str, Any]:
         return board.kpis.as_json()
 
-    @app.get("/api/watch")
+    @app.get("/api/watch", dependencies=[operator])
     async def watching(limit: int = 50) -> dict[str, Any]:
         """Open tickets overdue or due within the hour, soonest deadline first."""
         found = board.kpis.watching(datetime.now(UTC), timedelta(hours=1))
@@ -102,7 +140,7 @@ def create_app(settings: Settings, bootstrap: str) -> FastAPI:
             state: [
                 {
                     "ticket_id": t.ticket_id,
-                    "summary": t.summary,
+                    "summary": mask_text(t.summary),
                     "assignee": t.assignee,
                     "level": t.level,
                     "status": t.status,
@@ -113,7 +151,7 @@ def create_app(settings: Settings, bootstrap: str) -> FastAPI:
             for state, tickets in found.items()
         }
 
-    @app.get("/api/stream")
+    @app.get("/api/stream", dependencies=[operator])
     async def stream() -> StreamingResponse:
         queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1000)
         board.listeners.add(queue)

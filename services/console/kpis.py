@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from schemas.codec import EventDecodeError, decode
 from schemas.envelope import CloudEvent
 from schemas.events import (
     InputRejected,
@@ -24,6 +27,19 @@ from schemas.words import watch
 from services.common.privacy import mask_text
 
 RECENT = 200  # decisions kept for the live feed
+
+
+def refused_move(letter: InputRejected) -> str | None:
+    """The id of the claim or resolution a router's dead letter refused, else None."""
+    if letter.data.origin.service != "router":
+        return None
+    try:
+        original = decode(base64.b64decode(letter.data.original, validate=True))
+    except (EventDecodeError, binascii.Error, ValueError):
+        return None
+    if not isinstance(original, TicketClaimed | TicketResolved):
+        return None
+    return original.id if original.subject == letter.subject else None
 
 
 @dataclass
@@ -85,6 +101,12 @@ class Kpis:
     # decisions are different topics, read in whatever order the fetches bring them: a claim
     # folded before the assignment it answers must still count once that assignment arrives.
     moves: dict[str, tuple[datetime, str]] = field(default_factory=dict)
+    # Views show what happened: every move with its event id, the ids the router refused (its
+    # dead letters), and the tickets a resolution took off the watch list, to put back when
+    # the router refuses that resolution.
+    history: dict[str, list[tuple[datetime, str, str]]] = field(default_factory=dict)
+    refused: set[str] = field(default_factory=set)
+    settled: dict[str, Open] = field(default_factory=dict)
     recent: deque[Decided] = field(default_factory=lambda: deque(maxlen=RECENT))
 
     def fold(self, event: CloudEvent) -> bool:
@@ -108,9 +130,10 @@ class Kpis:
             self._track(event)
         elif isinstance(event, TicketClaimed | TicketResolved):
             kind = "claimed" if isinstance(event, TicketClaimed) else "resolved"
-            self._move(event.subject, event.time, kind)
+            self._move(event.subject, event.time, kind, event.id)
         elif isinstance(event, TicketClosed):
             self.open.pop(event.subject, None)
+            self.settled.pop(event.subject, None)
             self._note(event)
             if event.data.outcome == "merged":
                 self.merged += 1
@@ -125,6 +148,9 @@ class Kpis:
             self.notify_failed += 1
         elif isinstance(event, InputRejected):
             self.rejected_inputs += 1
+            refused = refused_move(event)
+            if refused is not None:
+                self._unmove(event.subject, refused)
         return True
 
     def _track(self, event: TicketAssigned | TicketEscalated) -> None:
@@ -164,12 +190,34 @@ class Kpis:
             )
         )
 
-    def _move(self, ticket_id: str, time: datetime, kind: str) -> None:
+    def _move(self, ticket_id: str, time: datetime, kind: str, event_id: str) -> None:
         """A handler claimed or resolved: it answers the assignment made before it."""
+        if event_id in self.refused:
+            return
+        self.history.setdefault(ticket_id, []).append((time, kind, event_id))
         latest = self.moves.get(ticket_id)
         if latest is None or latest[0] <= time:
             self.moves[ticket_id] = (time, kind)
         self._settle(ticket_id)
+
+    def _unmove(self, ticket_id: str, event_id: str) -> None:
+        """The router refused a move: it never happened (the ticket is watched again)."""
+        self.refused.add(event_id)
+        kept = [m for m in self.history.get(ticket_id, []) if m[2] != event_id]
+        self.history[ticket_id] = kept
+        latest = max(kept, default=None)
+        if latest is None:
+            self.moves.pop(ticket_id, None)
+        else:
+            self.moves[ticket_id] = (latest[0], latest[1])
+        back = self.settled.get(ticket_id)
+        if back is not None and (latest is None or latest[1] != "resolved"):
+            del self.settled[ticket_id]
+            self.open[ticket_id] = back
+        ticket = self.open.get(ticket_id)
+        if ticket is not None:
+            ticket.status = "assigned"
+            self._settle(ticket_id)
 
     def _settle(self, ticket_id: str) -> None:
         """Apply the handler's latest move to the open ticket, if it came after the assignment."""
@@ -177,7 +225,7 @@ class Kpis:
         if ticket is None or move is None or (ticket.since and move[0] < ticket.since):
             return
         if move[1] == "resolved":
-            del self.open[ticket_id]
+            self.settled[ticket_id] = self.open.pop(ticket_id)
         else:
             ticket.status = "claimed"
 

@@ -1,17 +1,20 @@
 """Admitting requests, whatever door they came through (JSON, native, batch, Open311, Kafka):
-a duplicate ``(source, external_id)`` answers with the first ticket id; a new one is written to
+a duplicate ``(source, external_id)`` answers with the first ticket id (a conflict when its body
+differs from the first one's: the ledger keeps each body's digest); a new one is written to
 ``dispatch.requests`` and to the idempotency ledger, both acknowledged by every in-sync replica,
 before anyone is told it was accepted."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
@@ -37,6 +40,13 @@ class Admitted:
     ticket_id: str
     event_id: str
     duplicate: bool
+    conflict: bool = False  # a duplicate whose body differs from the first one's
+
+
+def body_digest(request: RequestIn) -> str:
+    """The digest of what was asked, independent of key order and of how times were written."""
+    document = request.model_dump(mode="json")
+    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 class Admission:
@@ -62,21 +72,26 @@ class Admission:
             await asyncio.gather(*pending)
         results: list[Admitted] = []
         fresh: dict[str, RequestReceived] = {}
-        for event in events:
+        digests: dict[str, str] = {}
+        for request, event in zip(requests, events, strict=True):
             ticket_id = event.data.ticket_id
+            digest = body_digest(request)
             known = self.ledger.get(ticket_id)
             if known is not None or ticket_id in fresh:
                 first = known.event_id if known is not None else fresh[ticket_id].id
-                results.append(Admitted(ticket_id, first, duplicate=True))
+                seen = known.digest if known is not None else digests[ticket_id]
+                conflict = seen is not None and seen != digest
+                results.append(Admitted(ticket_id, first, duplicate=True, conflict=conflict))
             else:
                 fresh[ticket_id] = event
+                digests[ticket_id] = digest
                 results.append(Admitted(ticket_id, event.id, duplicate=False))
         if fresh:
             done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             for ticket_id in fresh:
                 self._inflight[ticket_id] = done
             try:
-                await self._write(list(fresh.values()))
+                await self._write(list(fresh.values()), digests)
             finally:
                 for ticket_id in fresh:
                     if self._inflight.get(ticket_id) is done:
@@ -84,7 +99,7 @@ class Admission:
                 done.set_result(None)
         return results
 
-    async def _write(self, events: list[RequestReceived]) -> None:
+    async def _write(self, events: list[RequestReceived], digests: dict[str, str]) -> None:
         producer = self.producer
         if producer is None:
             raise BrokerUnavailableError("the intake is starting")
@@ -96,6 +111,7 @@ class Admission:
                 event_id=e.id,
                 channel=e.data.channel,
                 accepted_at=e.data.received_at,
+                digest=digests[e.data.ticket_id],
             )
             for e in events
         ]

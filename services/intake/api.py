@@ -10,7 +10,7 @@ the idempotency ledger and the ticket read model have caught up with Kafka.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, MutableMapping
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -25,43 +25,12 @@ from services.common.bus import ensure_topics, make_producer
 from services.common.privacy import install_log_masking
 from services.common.settings import Settings
 from services.intake import docs, open311_routes, problems, routes
+from services.intake.limits import MAX_BODY_BYTES, BodyLimit
 from services.intake.problems import ProblemError
 from services.intake.raw import RawConsumer
 from services.intake.runtime import Intake
 
 log = logging.getLogger(__name__)
-
-MAX_BODY_BYTES = 1_048_576
-
-
-class BodyLimit:
-    """ASGI middleware: 413 for bodies over ``limit`` bytes, declared or streamed."""
-
-    def __init__(self, app: Any, limit: int = MAX_BODY_BYTES) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        limit = self.limit
-        declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            response = problems.error_response(scope["path"], 413, f"body over {limit} bytes")
-            await response(scope, receive, send)
-            return
-        seen = 0
-
-        async def counted() -> MutableMapping[str, Any]:
-            nonlocal seen
-            message: MutableMapping[str, Any] = await receive()
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise ProblemError(413, f"body over {limit} bytes")
-            return message
-
-        await self.app(scope, counted, send)
 
 
 def create_app(settings: Settings, bootstrap: str, policy: Policy | None = None) -> FastAPI:

@@ -1,4 +1,5 @@
-"""Who is calling: the bearer key (or Open311's ``api_key``) decides the source."""
+"""Who is calling: an upstream system's API key, or a person's signed token
+(``services.common.identity``); what they may do is ``services.common.permissions``' answer."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from schemas.events import Principal
+from services.intake.models import now
 from services.intake.problems import ProblemError
 from services.intake.runtime import Intake
 
 bearer = HTTPBearer(
     auto_error=False,
-    scheme_name="sourceKey",
-    description="每个上游来源一个密钥 (DISPATCH_SOURCE_KEYS): `Authorization: Bearer <key>`",
+    scheme_name="credential",
+    description="上游系统的密钥 (DISPATCH_SOURCE_KEYS),或处置人、运营人员的令牌 "
+    "(`dispatch token`): `Authorization: Bearer <credential>`",
 )
 
 
@@ -27,21 +31,32 @@ def bearer_key(request: Request) -> str | None:
     return key.strip() if scheme.lower() == "bearer" and key.strip() else None
 
 
-async def authenticated_source(
+def unauthorized() -> ProblemError:
+    return ProblemError(
+        401,
+        "a valid `Authorization: Bearer <credential>` is required (an API key or a token)",
+        headers={"WWW-Authenticate": 'Bearer realm="dispatch"'},
+    )
+
+
+async def authenticated(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> str:
-    """The source the bearer key belongs to; 401 problem document otherwise."""
-    key = bearer_key(request)
-    found = intake_of(request).source_for(key) if key is not None else None
+) -> Principal:
+    """The caller the bearer credential names; 401 problem document otherwise."""
+    found = intake_of(request).credentials.principal(bearer_key(request), now())
     if found is None:
-        raise ProblemError(
-            401,
-            "a valid `Authorization: Bearer <key>` is required",
-            headers={"WWW-Authenticate": 'Bearer realm="dispatch"'},
-        )
+        raise unauthorized()
     return found
 
 
+async def authenticated_source(caller: Annotated[Principal, Depends(authenticated)]) -> str:
+    """The upstream system calling; a person's token gets 403 (requests come from sources)."""
+    if caller.kind != "source":
+        raise ProblemError(403, "requests are submitted by upstream systems with an API key")
+    return caller.name
+
+
+Caller = Annotated[Principal, Depends(authenticated)]
 Source = Annotated[str, Depends(authenticated_source)]
 IntakeDep = Annotated[Intake, Depends(intake_of)]

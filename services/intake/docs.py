@@ -44,10 +44,10 @@ OPEN311_ERRORS_SCHEMA: dict[str, Any] = {
 
 _WHY = {
     400: "请求参数有误",
-    401: "缺少或无效的来源密钥 (missing or invalid key)",
-    403: "api_key 无效 (invalid api_key)",
+    401: "缺少或无效的凭据:来源密钥或令牌 (missing or invalid key or token)",
+    403: "无权执行此操作,或 api_key 无效 (not permitted; invalid api_key)",
     404: "不存在 (not found)",
-    409: "Idempotency-Key 已用于另一个更新 (key reused for a different update)",
+    409: "冲突:Idempotency-Key 已用于另一个更新,或同一 external_id 内容不同 (conflict)",
     413: "请求体超过 1 MiB,或批量超过上限 (body too large)",
     422: "字段无效,每个无效字段一条 (one entry per invalid field)",
     503: "Kafka 未确认写入,未保存任何内容,请按 Retry-After 重试 (retry later)",

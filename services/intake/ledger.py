@@ -38,6 +38,9 @@ class LedgerEntry(Model):
     event_id: str
     channel: str
     accepted_at: AwareDatetime
+    # sha256 of the accepted body (admission.body_digest): the same external_id with another
+    # body is a conflict (409). None in records written before it was kept.
+    digest: str | None = None
 
 
 class Ledger:

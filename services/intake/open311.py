@@ -5,13 +5,13 @@ tickets as service requests, the form of ``POST requests.json``. Pure: the route
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from schemas.events import Location, Reporter
-from schemas.words import CHINA, TIER_NAMES
+from schemas.words import CHINA, EARLIEST, LATEST, TIER_NAMES
 from services.intake.adapters.common import parse_china_time
 from services.intake.models import RequestIn
 from services.intake.views import TicketView
@@ -63,10 +63,13 @@ def services_document(services: Iterable[Service]) -> list[dict[str, Any]]:
 def request_document(
     view: TicketView, names: Mapping[str, str], default_code: str
 ) -> dict[str, Any]:
-    """One ticket as an Open311 service request."""
+    """One ticket as an Open311 service request: the public view, so no reporter name, phone
+    or ID number anywhere (the view's texts are masked; the reporter's own name is starred
+    wherever a text quotes it)."""
     code = view.category or default_code
+    public = _without(view.reporter.name if view.reporter else None)
     agency = view.assignee.name if view.assignee is not None else None
-    notes = view.timeline[-1].summary if view.timeline else None
+    notes = public(view.timeline[-1].summary) if view.timeline else None
     location = view.location or Location()
     media = next((a for a in view.attachments if a.startswith(("http://", "https://"))), None)
     return {
@@ -75,19 +78,27 @@ def request_document(
         "status_notes": notes,
         "service_name": view.category_name or names.get(code),
         "service_code": code,
-        "description": view.description,
+        "description": public(view.description),
         "agency_responsible": agency,
         "service_notice": None,
         "requested_datetime": _w3c(view.reported_at or view.received_at),
         "updated_datetime": _w3c(view.updated_at),
         "expected_datetime": _w3c(view.resolve_by) if view.resolve_by else None,
-        "address": location.address,
+        "address": public(location.address) if location.address else None,
         "address_id": None,
         "zipcode": None,
         "lat": location.lat,
         "long": location.lon,
         "media_url": media,
     }
+
+
+def _without(name: str | None) -> Callable[[str], str]:
+    """``text`` with every quote of the reporter's ``name`` starred (names of two or more)."""
+    wanted = (name or "").strip()
+    if len(wanted) < 2:
+        return lambda text: text
+    return lambda text: text.replace(wanted, "*" * len(wanted))
 
 
 def _w3c(moment: datetime) -> str:
@@ -135,6 +146,10 @@ def _date(name: str, text: str | None) -> datetime | None:
         moment = None
     if not isinstance(moment, datetime):
         raise Open311Error(400, f"{name} 应为 W3C 时间,例如 2026-02-10T00:00:00+08:00")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=CHINA)
+    if not EARLIEST <= moment <= LATEST:  # and the 90-day window before it stays a date
+        raise Open311Error(400, f"{name} 应在 1970 至 2100 年之间")
     return moment
 
 

@@ -162,6 +162,8 @@ async def post_request(
     }
     body = form_request(form, intake.catalog.names)
     [result] = await intake.admission.admit([body], source, "open311", now())
+    if result.conflict:
+        raise Open311Error(409, "external_id 已受理过且内容不同,以首次为准 (different body)")
     intake.accepted.labels(source, "duplicate" if result.duplicate else "accepted", "open311").inc()
     notice = "该请求此前已受理,工单号不变" if result.duplicate else "已受理,将按接诉即办流程派单"
     answer = [

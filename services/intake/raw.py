@@ -38,6 +38,7 @@ T = TypeVar("T")
 SOURCE_HEADER = "dispatch-source"
 RETRY_S = (0.2, 0.5, 1.0, 2.0, 5.0)
 STOP_TIMEOUT_S = 2.0
+CONFLICT = "external_id already accepted with a different body (the first one stands)"
 
 
 @dataclass(frozen=True)
@@ -137,17 +138,23 @@ class RawConsumer:
 
     async def _handle(self, records: list[Record]) -> None:
         """Dead-letter what cannot be read, admit the rest (one call per source)."""
-        by_source: dict[str, list[RequestIn]] = {}
+        by_source: dict[str, list[tuple[Record, RequestIn]]] = {}
         for record in records:
             verdict = interpret(record.value, list(record.headers or ()), self.intake.catalog)
             if isinstance(verdict, Refusal):
                 await self._until_stored(partial(self._dead_letter, record, verdict))
             else:
-                by_source.setdefault(verdict[0], []).append(verdict[1])
-        for source, requests in by_source.items():
+                by_source.setdefault(verdict[0], []).append((record, verdict[1]))
+        for source, pairs in by_source.items():
             admit = self.intake.admission.admit
+            requests = [r for _, r in pairs]
             results = await self._until_stored(partial(admit, requests, source, "kafka", now()))
-            for result in results:
+            for (record, _), result in zip(pairs, results, strict=True):
+                if result.conflict:  # a known external_id with another body: not dropped
+                    refusal = Refusal(CONFLICT, [], source)
+                    await self._until_stored(partial(self._dead_letter, record, refusal))
+                    self.intake.accepted.labels(source, "conflict", "kafka").inc()
+                    continue
                 outcome = "duplicate" if result.duplicate else "accepted"
                 self.intake.accepted.labels(source, outcome, "kafka").inc()
 

@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from schemas import topics
 from schemas.codec import EventDecodeError, decode
 from schemas.envelope import CloudEvent
+from schemas.events import InputRejected
 from services.common.bus import Topics
 from services.intake.tail import Record, Tail
-from services.intake.views import TicketState, TicketView, apply, view
+from services.intake.views import TicketState, TicketView, apply, refused_update, view
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ class ReadModel:
             names(topics.UPDATES),
             names(topics.DECISIONS),
             names(topics.LINKS),
+            names(topics.DEADLETTER),  # the router's refusals of updates (views.refused_update)
         ]
         self.tail = Tail(bootstrap, followed, self._apply_record, "ticket read model")
 
@@ -45,6 +47,8 @@ class ReadModel:
         self.apply(event)
 
     def apply(self, event: CloudEvent) -> None:
+        if isinstance(event, InputRejected) and refused_update(event) is None:
+            return  # a dead letter that refuses no update: nothing of a ticket's
         ticket_id = event.subject
         state = self._states.get(ticket_id) or TicketState(ticket_id=ticket_id)
         self._states[ticket_id] = apply(state, event)

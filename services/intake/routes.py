@@ -12,10 +12,12 @@ from fastapi import APIRouter, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.common.bus import publish
+from services.common.identity import label
 from services.intake import docs
 from services.intake.adapters import ADAPTERS, AdapterError
 from services.intake.admission import BrokerUnavailableError
-from services.intake.auth import IntakeDep, Source
+from services.intake.auth import Caller, IntakeDep, Source
+from services.intake.guard import Permitted, visible_view
 from services.intake.models import RequestIn, now
 from services.intake.problems import ProblemError, validation_entries
 from services.intake.runtime import Intake
@@ -30,6 +32,10 @@ from services.intake.updates import (
 from services.intake.views import TicketView
 
 MAX_BATCH = 100
+CONFLICT = (
+    "this external_id was accepted before with a different body; the first one stands "
+    "(send changes as a new external_id, or as an update to the ticket)"
+)
 router = APIRouter(prefix="/v1")
 
 
@@ -68,7 +74,7 @@ class BatchIn(BaseModel):
 
 class ItemResult(BaseModel):
     index: int
-    status: int = Field(description="202 新受理, 200 重复(同一工单), 422 无效")
+    status: int = Field(description="202 新受理, 200 重复(同一工单), 409 同号异文, 422 无效")
     ticket_id: str | None = None
     errors: list[dict[str, str]] | None = None
 
@@ -82,6 +88,9 @@ class BatchResult(BaseModel):
 
 async def admit_one(intake: Intake, body: RequestIn, source: str, response: Response) -> Accepted:
     [result] = await intake.admission.admit([body], source, "http", now())
+    if result.conflict:
+        intake.accepted.labels(source, "conflict", "http").inc()
+        raise ProblemError(409, CONFLICT)
     outcome = "duplicate" if result.duplicate else "accepted"
     intake.accepted.labels(source, outcome, "http").inc()
     response.status_code = 200 if result.duplicate else 202
@@ -95,14 +104,14 @@ async def admit_one(intake: Intake, body: RequestIn, source: str, response: Resp
     summary="提交一条诉求",
     responses={
         200: {"model": Accepted, "description": "同一 (source, external_id) 已受理过:同一工单"},
-        **docs.problems(401, 422),
+        **docs.problems(401, 403, 409, 422),
     },
 )
 async def post_request(
     body: RequestIn, src: Source, intake: IntakeDep, response: Response
 ) -> Accepted:
     """One request → 202 with its ticket id, once Kafka acknowledged it; the same
-    ``(source, external_id)`` again → 200 with the same ticket id."""
+    ``(source, external_id)`` again → 200 with the same ticket id, or 409 when its body differs."""
     return await admit_one(intake, body, src, response)
 
 
@@ -110,7 +119,7 @@ async def post_request(
     "/requests:batch",
     response_model=BatchResult,
     summary="批量提交诉求",
-    responses=docs.problems(401, 422),
+    responses=docs.problems(401, 403, 422),
 )
 async def post_batch(body: BatchIn, src: Source, intake: IntakeDep) -> BatchResult:
     """Up to 100 requests; one result per item (202 accepted, 200 duplicate, 422 invalid).
@@ -128,6 +137,13 @@ async def post_batch(body: BatchIn, src: Source, intake: IntakeDep) -> BatchResu
             results[index] = ItemResult(index=index, status=422, errors=prefixed)
     admitted = await intake.admission.admit([r for _, r in valid], src, "http", now())
     for (index, _), result in zip(valid, admitted, strict=True):
+        if result.conflict:
+            errors = [{"pointer": f"#/requests/{index}/external_id", "detail": CONFLICT}]
+            results[index] = ItemResult(
+                index=index, status=409, ticket_id=result.ticket_id, errors=errors
+            )
+            intake.accepted.labels(src, "conflict", "http").inc()
+            continue
         status = 200 if result.duplicate else 202
         results[index] = ItemResult(index=index, status=status, ticket_id=result.ticket_id)
         intake.accepted.labels(src, "duplicate" if result.duplicate else "accepted", "http").inc()
@@ -147,7 +163,7 @@ async def post_batch(body: BatchIn, src: Source, intake: IntakeDep) -> BatchResu
     summary="按来源原生格式提交",
     responses={
         200: {"model": Accepted, "description": "已受理过:同一工单"},
-        **docs.problems(401, 422),
+        **docs.problems(401, 403, 409, 422),
     },
     openapi_extra=docs.native_body(),
 )
@@ -175,23 +191,16 @@ async def find_view(intake: Intake, ticket_id: str) -> TicketView | None:
     return found
 
 
-async def known_view(intake: Intake, ticket_id: str) -> TicketView:
-    """The ticket; a 404 problem when there is none."""
-    found = await find_view(intake, ticket_id)
-    if found is None:
-        raise ProblemError(404, f"no ticket {ticket_id[:40]!r}")
-    return found
-
-
 @router.get(
     "/tickets/{ticket_id}",
     response_model=TicketView,
     summary="工单当前状态与时间线",
     responses=docs.problems(401, 404),
 )
-async def get_ticket(ticket_id: str, src: Source, intake: IntakeDep) -> TicketView:
-    """Current state and timeline (phone numbers masked)."""
-    return await known_view(intake, ticket_id)
+async def get_ticket(ticket_id: str, caller: Caller, intake: IntakeDep) -> TicketView:
+    """Current state and timeline (phone and ID numbers masked), for the source that submitted
+    it, the handlers on its assignment path and operators; 404 for anyone else."""
+    return await visible_view(intake, ticket_id, caller)
 
 
 @router.post(
@@ -201,13 +210,13 @@ async def get_ticket(ticket_id: str, src: Source, intake: IntakeDep) -> TicketVi
     summary="处置人或上报人的更新",
     responses={
         200: {"model": UpdateAccepted, "description": "同一 Idempotency-Key:同一事件"},
-        **docs.problems(401, 404, 409, 422),
+        **docs.problems(401, 403, 404, 409, 422),
     },
 )
 async def post_update(
     ticket_id: str,
     body: UpdateIn,
-    src: Source,
+    caller: Permitted,
     intake: IntakeDep,
     response: Response,
     idempotency_key: Annotated[
@@ -220,16 +229,18 @@ async def post_update(
     ] = None,
 ) -> UpdateAccepted:
     """claim 签收, reject 退单, resolve 办结, feedback 回访评价 (with ``satisfaction``),
-    reopen 重新办理, whistle 吹哨报到 (with ``department``); 202 once Kafka acknowledged."""
+    reopen 重新办理, whistle 吹哨报到 (with ``department``); 202 once Kafka acknowledged.
+    Who may do which action: README, "Who may do what" (403 otherwise). The event records
+    the authenticated caller (``principal``) beside the free-text ``actor``."""
     errors = rule_errors(body, intake.departments)
     if errors:
         raise ProblemError(422, f"{len(errors)} invalid field(s)", errors=errors)
-    ticket = (await known_view(intake, ticket_id)).ticket_id
-    state = intake.readmodel.state(ticket)
-    assert state is not None and state.request is not None
-    cause = update_cause(ticket, src, idempotency_key or str(uuid.uuid4()))
+    state = intake.readmodel.state(ticket_id)
+    assert state is not None and state.request is not None  # permitted_update found it
+    ticket = state.ticket_id
+    cause = update_cause(ticket, label(caller), idempotency_key or str(uuid.uuid4()))
     event = update_event(
-        ticket, body, src, cause, state.request.correlationid, intake.departments, now()
+        ticket, body, caller, cause, state.request.correlationid, intake.departments, now()
     )
     if idempotency_key is not None:
         if not state.has(event.id):

@@ -4,8 +4,6 @@ Built in ``api.create_app`` (the composition root), started and stopped by its l
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 
 from aiokafka import AIOKafkaProducer
@@ -14,6 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from schemas import topics
 from schemas.policy import Policy
 from services.common.bus import Topics
+from services.common.identity import Credentials
 from services.common.settings import Settings
 from services.intake.adapters import Catalog
 from services.intake.admission import Admission
@@ -29,7 +28,7 @@ class Intake:
         self.settings = settings
         self.bootstrap = bootstrap
         self.names = Topics(settings.topic_prefix)
-        self.keys = settings.keys_by_source()
+        self.credentials = Credentials(settings.keys_by_source(), settings.token_secret)
         self.policy = policy
         self.catalog = Catalog.of((c.code, c.name) for c in policy.categories)
         self.services = [
@@ -75,9 +74,4 @@ class Intake:
 
     def source_for(self, key: str) -> str | None:
         """The source whose key this is; compares in constant time, never logs the key."""
-        offered = hashlib.sha256(key.encode()).digest()
-        found = None
-        for source, expected in self.keys.items():
-            if hmac.compare_digest(offered, hashlib.sha256(expected.encode()).digest()):
-                found = source
-        return found
+        return self.credentials.source_for(key)

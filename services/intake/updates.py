@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from schemas.envelope import derive_id
 from schemas.events import (
     FeedbackData,
+    Principal,
     TicketClaimed,
     TicketFeedback,
     TicketRejected,
@@ -113,31 +114,37 @@ def department_id(text: str, departments: Mapping[str, str]) -> str | None:
     return next((k for k, name in departments.items() if text in (name,)), None)
 
 
-def update_cause(ticket_id: str, source: str, request_key: str) -> str:
-    """The cause of an update: the same ``Idempotency-Key`` for the same ticket and source is
+def update_cause(ticket_id: str, caller: str, request_key: str) -> str:
+    """The cause of an update: the same ``Idempotency-Key`` for the same ticket and caller is
     the same cause, hence the same event id."""
-    return f"urn:dispatch:update:{ticket_id}:{source}:{request_key}"[:256]
+    return f"urn:dispatch:update:{ticket_id}:{caller}:{request_key}"[:256]
 
 
 def update_event(
     ticket_id: str,
     update: UpdateIn,
-    source: str,
+    caller: Principal,
     cause: str,
     correlationid: str,
     departments: Mapping[str, str],
     now: datetime,
 ) -> Update:
-    """The event for ``update`` (checked with ``rule_errors`` first)."""
+    """The event for ``update`` (checked with ``rule_errors`` first), naming its caller."""
+    origin = caller.name if caller.kind == "source" else caller.kind
     envelope = {
         "id": derive_id(cause, "update"),
-        "source": f"/dispatch/intake/{source}",
+        "source": f"/dispatch/intake/{origin}",
         "time": now,
         "subject": ticket_id,
         "causationid": cause,
         "correlationid": correlationid,
     }
-    base = {"ticket_id": ticket_id, "actor": update.actor, "note": update.note}
+    base = {
+        "ticket_id": ticket_id,
+        "actor": update.actor,
+        "note": update.note,
+        "principal": caller,
+    }
     if update.action == "feedback":
         assert update.satisfaction is not None
         return TicketFeedback(

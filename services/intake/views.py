@@ -5,18 +5,26 @@ Events of one ticket come from three topics, so they may arrive out of order (on
 above all); the state keeps a timeline sorted by event time and derives the current status
 from it, and ignores an event id it has already applied. Phone numbers are masked here, once:
 nothing a GET returns carries a full number.
+
+Views show what happened, not what was asked: an update the router refused (its dead letter
+on ``dispatch.deadletter`` carries the update's bytes) stays in the timeline, marked
+``refused`` with the router's reason, and changes neither the status nor who may act.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field
 
+from schemas.codec import EventDecodeError, decode
 from schemas.envelope import CloudEvent, Model
 from schemas.events import (
     Assignee,
+    InputRejected,
     Level,
     Location,
     Reporter,
@@ -33,6 +41,8 @@ from schemas.events import (
     UpdateData,
 )
 from schemas.words import CHINA, LEVEL_NAMES, REASON_NAMES, SOURCE_NAMES, TIER_NAMES
+from services.common.identity import label
+from services.common.permissions import TicketFacts
 from services.common.privacy import mask_phone, mask_text
 
 Status = Literal[
@@ -115,6 +125,10 @@ class Entry(Model):
     satisfaction: int | None = None
     department: str | None = None
     outcome: str | None = None
+    by: str | None = Field(default=None, description="the authenticated caller of an update")
+    refused: str | None = Field(
+        default=None, description="the router refused this update: why (it changed nothing)"
+    )
 
 
 class Request(Model):
@@ -139,6 +153,8 @@ class TicketState(Model):
     ticket_id: str
     request: Request | None = None
     timeline: tuple[Entry, ...] = ()
+    # Update event ids the router refused, with its reason (a refusal may come first).
+    refusals: tuple[tuple[str, str], ...] = ()
 
     def has(self, event_id: str) -> bool:
         return any(e.id == event_id for e in self.timeline)
@@ -266,11 +282,13 @@ def _entry(event: CloudEvent, **facts: Any) -> Entry:
 def _update_entry(event: CloudEvent, data: UpdateData) -> Entry:
     note = mask_text(data.note) if data.note else None
     actor = mask_text(data.actor)
+    by = mask_text(label(data.principal)) if data.principal is not None else None
     if isinstance(event, TicketFeedback):
         return _entry(
             event,
             summary=f"回访评价:{event.data.satisfaction}分({actor})",
             actor=actor,
+            by=by,
             note=note,
             satisfaction=event.data.satisfaction,
         )
@@ -279,20 +297,56 @@ def _update_entry(event: CloudEvent, data: UpdateData) -> Entry:
             event,
             summary=f"吹哨报到:{actor}吹哨,请{event.data.department}报到",
             actor=actor,
+            by=by,
             note=note,
             department=event.data.department,
         )
     word = UPDATE_WORDS[ACTION_OF[event.type]]
-    return _entry(event, summary=f"{word}:{actor}", actor=actor, note=note)
+    return _entry(event, summary=f"{word}:{actor}", actor=actor, by=by, note=note)
+
+
+def refused_update(event: InputRejected) -> str | None:
+    """The id of the update a router's dead letter refused; None for any other dead letter."""
+    if event.data.origin.service != "router":
+        return None
+    try:
+        original = decode(base64.b64decode(event.data.original, validate=True))
+    except (EventDecodeError, binascii.Error, ValueError):
+        return None
+    if original.type not in ACTION_OF or original.subject != event.subject:
+        return None
+    return original.id
+
+
+def _refuse(entry: Entry, reason: str) -> Entry:
+    return entry.model_copy(
+        update={"refused": mask_text(reason)[:300], "summary": f"{entry.summary}(未生效)"}
+    )
+
+
+def _refuse_known(state: TicketState, event_id: str, reason: str) -> TicketState:
+    refusals = (*state.refusals, (event_id, reason))
+    timeline = tuple(
+        _refuse(e, reason) if e.id == event_id and e.refused is None else e for e in state.timeline
+    )
+    return state.model_copy(update={"refusals": refusals, "timeline": timeline})
 
 
 def apply(state: TicketState, event: CloudEvent) -> TicketState:
     """The state after ``event``; an event already applied (same id) changes nothing."""
+    if isinstance(event, InputRejected):
+        refused = refused_update(event)
+        if refused is None or any(i == refused for i, _ in state.refusals):
+            return state
+        return _refuse_known(state, refused, event.data.reason)
     if state.has(event.id):
         return state
     entry = entry_of(event)
     if entry is None:
         return state
+    reason = next((r for i, r in state.refusals if i == event.id), None)
+    if reason is not None:
+        entry = _refuse(entry, reason)
     timeline = tuple(sorted((*state.timeline, entry), key=lambda e: (e.time, RANK.get(e.type, 50))))
     request = request_of(event) if isinstance(event, RequestReceived) else state.request
     return state.model_copy(update={"timeline": timeline, "request": request})
@@ -305,6 +359,8 @@ def view(state: TicketState) -> TicketView | None:
         return None
     current: dict[str, object] = {"status": "received", "category": request.category}
     for entry in state.timeline:
+        if entry.refused is not None:
+            continue
         if entry.type in STATUS_OF and not (
             entry.type == "dispatch.ticket.classified" and current["status"] != "received"
         ):
@@ -332,4 +388,28 @@ def view(state: TicketState) -> TicketView | None:
             "updated_at": state.timeline[-1].time if state.timeline else request.received_at,
             "timeline": state.timeline,
         }
+    )
+
+
+def facts_of(state: TicketState) -> TicketFacts | None:
+    """What permissions depend on: the source, the current assignee, every unit it was
+    assigned to and the departments whistled in; refused updates count for nothing."""
+    if state.request is None:
+        return None
+    assignee: str | None = None
+    path: list[str] = []
+    whistled: list[str] = []
+    for entry in state.timeline:
+        if entry.refused is not None:
+            continue
+        if entry.assignee is not None:
+            assignee = entry.assignee.id
+            path.append(assignee)
+        if entry.type == "dispatch.ticket.whistled" and entry.department:
+            whistled.append(entry.department)
+    return TicketFacts(
+        source=state.request.source,
+        assignee=assignee,
+        path=tuple(dict.fromkeys(path)),
+        whistled=tuple(dict.fromkeys(whistled)),
     )

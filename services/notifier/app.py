@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import time
 from datetime import datetime
@@ -29,6 +30,7 @@ from schemas.events import TicketAssigned, TicketEscalated, kafka_origin
 from schemas.policy import Policy, load_policy
 from schemas.words import CHINA
 from services.common.bus import Topics, make_consumer, make_producer, publish, rejected
+from services.common.privacy import install_log_masking
 from services.common.settings import Settings
 from services.notifier.channels import Channel
 from services.notifier.delivery import RetryPolicy
@@ -128,7 +130,7 @@ class Notifier:
 
 def channels(settings: Settings, client: httpx.AsyncClient) -> dict[str, Channel]:
     secret = settings.webhook_secret
-    found: dict[str, Channel] = {"webhook": WebhookChannel(client, secret)}
+    found: dict[str, Channel] = {"webhook": WebhookChannel(client, secret, dict(os.environ))}
     if settings.text_gateway:
         text = TextGatewayChannel(client, settings.text_gateway, secret)
         found.update(dict.fromkeys(TEXT_CHANNELS, text))
@@ -179,6 +181,7 @@ async def serve(settings: Settings, bootstrap: str, policy: Policy, stop: asynci
 
 
 def run(settings: Settings, bootstrap: str) -> None:
+    install_log_masking()
     policy = load_policy(settings.policy, settings.sla_scale)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request: too chatty
 

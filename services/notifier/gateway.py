@@ -48,4 +48,5 @@ class TextGatewayChannel:
             "application/json",
             self.secret,
             {IDEMPOTENCY_HEADER: message.target.notification_id},
+            message.target.notification_id,
         )

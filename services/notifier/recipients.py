@@ -36,6 +36,7 @@ class Target:
     recipient: str  # the assignee id, or CENTER
     channel: str  # webhook, sms, wecom
     address: str  # URL, phone number or group id
+    secret_env: str | None = None  # the variable holding this channel's own signing secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,7 @@ def _to(assignee: Assignee, role: Role, decision_id: str, policy: Policy) -> Tar
         assignee.id,
         channel.kind,
         channel.address,
+        channel.secret_env,
     )
 
 

@@ -1,9 +1,20 @@
-"""The webhook channel: the CloudEvent itself, HTTP binding, structured mode, HMAC-signed."""
+"""The webhook channel: the CloudEvent itself, HTTP binding, structured mode, HMAC-signed.
+
+Signed two ways when a secret is set: ``X-Dispatch-Signature: sha256=<hex of the body>`` (v1 of
+this project) and Standard Webhooks (``webhook-id``, ``webhook-timestamp``, ``webhook-signature:
+v1,<base64 HMAC-SHA256 of "id.timestamp.body">``), which covers a timestamp, so a receiver can
+reject replays of old requests. The Standard Webhooks key is the secret's UTF-8 bytes, or, for a
+secret written ``whsec_<base64>``, those bytes decoded (the convention of its libraries).
+"""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import logging
+import time
+from collections.abc import Mapping
 
 import httpx
 
@@ -15,6 +26,10 @@ from services.notifier.channels import (
     DeliveryError,
     Message,
 )
+from services.notifier.recipients import Target
+
+log = logging.getLogger(__name__)
+WHSEC_PREFIX = "whsec_"
 
 
 class WebhookError(DeliveryError):
@@ -26,6 +41,23 @@ def signature(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def standard_key(secret: str) -> bytes:
+    if secret.startswith(WHSEC_PREFIX):
+        return base64.b64decode(secret.removeprefix(WHSEC_PREFIX) + "==")
+    return secret.encode()
+
+
+def standard_headers(body: bytes, secret: str, message_id: str, timestamp: int) -> dict[str, str]:
+    """The Standard Webhooks headers for ``body`` sent at ``timestamp`` (Unix seconds)."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(standard_key(secret), signed, hashlib.sha256).digest()
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": "v1," + base64.b64encode(digest).decode(),
+    }
+
+
 async def post_signed(
     client: httpx.AsyncClient,
     url: str,
@@ -33,11 +65,15 @@ async def post_signed(
     content_type: str,
     secret: str | None,
     extra: dict[str, str] | None = None,
+    message_id: str | None = None,
 ) -> None:
-    """POST ``body``; signed when ``secret`` is set; raises ``WebhookError`` unless 2xx."""
+    """POST ``body``; signed when ``secret`` is set (``message_id``: the same on every retry of
+    one notification); raises ``WebhookError`` unless 2xx."""
     headers = {"content-type": content_type, **(extra or {})}
     if secret:
         headers[SIGNATURE_HEADER] = signature(body, secret)
+        msg_id = message_id or hashlib.sha256(body).hexdigest()[:32]
+        headers.update(standard_headers(body, secret, msg_id, int(time.time())))
     try:
         response = await client.post(url, content=body, headers=headers)
     except httpx.HTTPError as exc:
@@ -52,16 +88,33 @@ async def post_event(
     event: CloudEvent,
     secret: str | None,
     extra: dict[str, str] | None = None,
+    message_id: str | None = None,
 ) -> None:
-    await post_signed(client, url, encode(event), CONTENT_TYPE, secret, extra)
+    await post_signed(client, url, encode(event), CONTENT_TYPE, secret, extra, message_id)
+
+
+def secret_for(target: Target, default: str | None, env: Mapping[str, str]) -> str | None:
+    """The channel's own secret when the policy names one and it is set, else the default."""
+    if target.secret_env is None:
+        return default
+    own = env.get(target.secret_env)
+    if not own:
+        log.warning(
+            "%s is unset: %s is signed with the default secret", target.secret_env, target.recipient
+        )
+        return default
+    return own
 
 
 class WebhookChannel:
     """Posts the decision (the CloudEvent) to the target's URL."""
 
-    def __init__(self, client: httpx.AsyncClient, secret: str | None) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, secret: str | None, env: Mapping[str, str] | None = None
+    ) -> None:
         self.client = client
         self.secret = secret
+        self.env = env or {}
 
     async def send(self, message: Message) -> None:
         target = message.target
@@ -69,6 +122,7 @@ class WebhookChannel:
             self.client,
             target.address,
             message.decision,
-            self.secret,
+            secret_for(target, self.secret, self.env),
             {IDEMPOTENCY_HEADER: target.notification_id},
+            target.notification_id,
         )

@@ -19,6 +19,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from schemas import topics
 from schemas.policy import Policy
 from services.common.bus import Topics, ensure_topics
+from services.common.privacy import install_log_masking
 from services.common.settings import Settings
 from services.router import registry as registry_module
 from services.router.engine import STATE, Router
@@ -73,4 +74,5 @@ async def serve(settings: Settings, bootstrap: str, policy: Policy) -> None:
 
 def run(settings: Settings, bootstrap: str, policy: Policy) -> None:
     """Run the router until SIGINT/SIGTERM."""
+    install_log_masking()
     asyncio.run(serve(settings, bootstrap, policy))

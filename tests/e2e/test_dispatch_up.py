@@ -15,13 +15,17 @@ from tests.kafka import read_until, with_type
 
 
 def read_banner(process: subprocess.Popen[str], timeout_lines: int = 200) -> dict[str, str]:
-    """The intake URL, console URL and bootstrap address `up` prints."""
+    """The intake URL, console URL, bootstrap address and operator token `up` prints."""
     found: dict[str, str] = {}
     assert process.stdout is not None
+    previous = ""
     for _ in range(timeout_lines):
         line = process.stdout.readline()
         if not line:
             break
+        if previous.startswith("operator token"):
+            found["token"] = line.strip()
+        previous = line
         parts = line.split()
         if parts and parts[0] in ("intake", "console", "bootstrap"):
             found[parts[0]] = parts[1]
@@ -56,6 +60,11 @@ def test_up_on_the_embedded_broker_assigns_a_request_then_stops_everything(
             lambda rs: bool(with_type(rs, "dispatch.ticket.assigned", ticket)),
         )
     )
+    operator = {"Authorization": f"Bearer {banner['token']}"}  # the token `up` printed
+    shown = httpx.get(f"{banner['intake']}/v1/tickets/{ticket}", headers=operator, timeout=15)
+    assert shown.status_code == 200
+    assert httpx.get(f"{banner['console']}/api/kpis", headers=operator).status_code == 200
+    assert httpx.get(f"{banner['console']}/api/kpis").status_code == 401
 
     process.send_signal(signal.SIGTERM)
     assert process.wait(30) == 0

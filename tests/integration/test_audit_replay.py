@@ -29,7 +29,7 @@ from services.audit.sla import COLUMNS
 from services.common.bus import ensure_topics
 from services.intake.models import RequestIn, received_event
 from tests.kafka import produce, read_until, with_type
-from tests.stacks import FAST_SCALE, fast
+from tests.stacks import FAST_SCALE, assignee_of, fast, handler
 
 GRID = {"Authorization": "Bearer demo-grid-patrol"}
 SCALE = FAST_SCALE
@@ -49,9 +49,13 @@ async def post(client: httpx.AsyncClient, description: str) -> str:
     return ticket
 
 
-async def act(client: httpx.AsyncClient, ticket: str, action: str, **extra: Any) -> None:
+async def act(
+    client: httpx.AsyncClient, stack: Stack, ticket: str, action: str, **extra: Any
+) -> None:
+    """Feedback by the submitting source; claims and resolutions by the assigned unit."""
     body = {"action": action, "actor": "赖清香 13905981234", **extra}
-    response = await client.post(f"/v1/tickets/{ticket}/updates", json=body, headers=GRID)
+    who = GRID if action == "feedback" else handler(stack, await assignee_of(client, stack, ticket))
+    response = await client.post(f"/v1/tickets/{ticket}/updates", json=body, headers=who)
     assert response.status_code == 202, response.text
 
 
@@ -82,14 +86,20 @@ def audit(stack: Stack, out: Path, *flags: str) -> subprocess.CompletedProcess[s
 async def history(fast_stack: Stack) -> dict[str, str]:
     """A closed ticket, an escalated one, a refused update, a phone number in a request."""
     async with httpx.AsyncClient(base_url=fast_stack.intake_url, timeout=15) as client:
+        # The router's first assignment waits for its group to form: a claim needs one (only
+        # the assigned unit may claim), so the timed ticket comes after a first assignment.
+        warm = await post(client, "翠竹小区3幢门口路灯坏了")
+        await assignee_of(client, fast_stack, warm)
         tickets = {"closed": await post(client, "城北新村南区7幢楼梯灯不亮")}
-        await act(client, tickets["closed"], "claim")  # at once: the claim limit is 3.6 s
-        await act(client, tickets["closed"], "resolve")
-        await act(client, tickets["closed"], "feedback", satisfaction=5)
+        await act(
+            client, fast_stack, tickets["closed"], "claim"
+        )  # at once: the claim limit is 3.6 s
+        await act(client, fast_stack, tickets["closed"], "resolve")
+        await act(client, fast_stack, tickets["closed"], "feedback", satisfaction=5)
         tickets["escalated"] = await post(client, "洋坊新村2号楼楼道灯坏了")
         tickets["refused"] = await post(client, "府前9幢门口路灯坏了一排")
         tickets["phoned"] = await post(client, "罗布社区路灯不亮,联系电话13905981234")
-        await act(client, tickets["refused"], "resolve")  # before any claim
+        await act(client, fast_stack, tickets["refused"], "resolve")  # before any claim
     await records(fast_stack, "dispatch.decisions", "dispatch.ticket.closed", tickets["closed"])
     await records(
         fast_stack, "dispatch.decisions", "dispatch.ticket.escalated", tickets["escalated"]

@@ -69,15 +69,22 @@ async def test_a_posted_request_is_dispatched_and_reads_back_with_its_agency_and
     assert created.status_code == 201, created.text
     [posted] = created.json()
     ticket_id = posted["service_request_id"]
-    again = post_form(
-        stack,
-        api_key="demo-volunteer",
-        service_code="streetlight",
-        address_string="沙县区城北新村南区5幢",
-        description="城北新村南区5幢门口路灯不亮,晚上太黑",
-        external_id="SSP-OPEN311-0001",
-    )
+    form = {
+        "api_key": "demo-volunteer",
+        "service_code": "streetlight",
+        "address_string": "沙县区城北新村南区5幢",
+        "lat": "26.39",
+        "long": "117.79",
+        "description": "城北新村南区5幢门口路灯不亮,晚上太黑",
+        "first_name": "明",
+        "last_name": "黄",
+        "phone": "18805988182",
+        "external_id": "SSP-OPEN311-0001",
+    }
+    again = post_form(stack, **form)
     assert again.status_code == 200 and again.json()[0]["service_request_id"] == ticket_id
+    changed = post_form(stack, **{**form, "description": "城北新村南区5幢门口路灯又不亮了"})
+    assert changed.status_code == 409 and changed.json()[0]["code"] == 409
 
     seen: dict[str, Any] = {}
 
@@ -102,7 +109,9 @@ async def test_a_posted_request_is_dispatched_and_reads_back_with_its_agency_and
         listed = http.get(f"{BASE}/requests.json", params={"service_code": "streetlight"})
         by_id = http.get(f"{BASE}/requests.json", params={"service_request_id": ticket_id})
         closed = http.get(f"{BASE}/requests.json", params={"status": "closed"})
-        mine = http.get(f"/v1/tickets/{ticket_id}", headers={"Authorization": "Bearer demo-ehu"})
+        mine = http.get(
+            f"/v1/tickets/{ticket_id}", headers={"Authorization": "Bearer demo-volunteer"}
+        )
     validate(listed.json(), "requests.json")
     assert ticket_id in [r["service_request_id"] for r in listed.json()]
     assert [r["service_request_id"] for r in by_id.json()] == [ticket_id]

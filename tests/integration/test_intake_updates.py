@@ -1,5 +1,6 @@
 """Handlers' and reporters' updates: checked, written to ``dispatch.updates`` (acks=all) and
-answered with the event id; the same ``Idempotency-Key`` is the same event."""
+answered with the event id; the same ``Idempotency-Key`` is the same event. Each is posted by
+the credential the permission table asks for (tests/integration/test_intake_permissions.py)."""
 
 from __future__ import annotations
 
@@ -14,16 +15,16 @@ import pytest
 from dispatch.stack import Stack
 from schemas import topics
 from tests.kafka import read_until
-from tests.stacks import running
+from tests.stacks import assigned, handler, operator, running
 
-GRID = {"Authorization": "Bearer demo-grid-patrol"}
 HOTLINE = {"Authorization": "Bearer demo-hotline-12345"}
 PROBLEM = "application/problem+json"
 
 
 @pytest.fixture(scope="module")
 def intake(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with running(kafka_bootstrap, tmp_path_factory.mktemp("updates"), ("intake",)) as started:
+    services = ("intake", "router")  # a handler acts on what the router assigned to its unit
+    with running(kafka_bootstrap, tmp_path_factory.mktemp("updates"), services) as started:
         yield started
 
 
@@ -40,10 +41,24 @@ def ticket(intake: Stack) -> str:
     return ticket_id
 
 
+@pytest.fixture(scope="module")
+def unit(intake: Stack, ticket: str) -> str:
+    """The unit the router assigned the ticket to."""
+    found: str = assigned(intake, ticket)["assignee"]["id"]
+    return found
+
+
 def update(
-    intake: Stack, ticket_id: str, body: dict[str, Any], key: str | None = None
+    intake: Stack,
+    ticket_id: str,
+    body: dict[str, Any],
+    key: str | None = None,
+    who: dict[str, str] | None = None,
 ) -> httpx.Response:
-    headers = {**GRID, **({"Idempotency-Key": key} if key else {})}
+    """Posted by ``who``: by default a handler of the assigned unit."""
+    if who is None:
+        who = handler(intake, assigned(intake, ticket_id)["assignee"]["id"], "赖清香")
+    headers = {**who, **({"Idempotency-Key": key} if key else {})}
     return httpx.post(
         f"{intake.intake_url}/v1/tickets/{ticket_id}/updates", json=body, headers=headers
     )
@@ -58,7 +73,7 @@ async def on_updates(intake: Stack, event_id: str) -> list[dict[str, Any]]:
 
 
 async def test_a_claim_lands_on_dispatch_updates_and_in_the_ticket_timeline(
-    intake: Stack, ticket: str
+    intake: Stack, ticket: str, unit: str
 ) -> None:
     response = update(intake, ticket, {"action": "claim", "actor": "赖清香", "note": "今晚去看"})
     assert response.status_code == 202
@@ -69,11 +84,13 @@ async def test_a_claim_lands_on_dispatch_updates_and_in_the_ticket_timeline(
         "ticket_id": ticket,
         "actor": "赖清香",
         "note": "今晚去看",
+        "principal": {"kind": "handler", "name": "赖清香", "unit": unit},
     }
     async with httpx.AsyncClient(base_url=intake.intake_url) as http:
         shown = (await http.get(f"/v1/tickets/{ticket}", headers=HOTLINE)).json()
     assert shown["status"] == "claimed"
     assert shown["timeline"][-1]["summary"] == "签收:赖清香"
+    assert shown["timeline"][-1]["by"] == f"handler:赖清香@{unit}"
     assert "13905981234" not in str(shown) and shown["reporter"]["phone"] == "139****1234"
 
 
@@ -85,13 +102,14 @@ async def test_the_same_idempotency_key_is_the_same_event_answered_200(
     second = update(intake, ticket, body, key="resolve-001")
     assert (first.status_code, second.status_code) == (202, 200)
     assert first.json() == second.json()
-    clash = update(intake, ticket, {"action": "reopen", "actor": "x"}, key="resolve-001")
+    clash = update(intake, ticket, {"action": "reject", "actor": "x"}, key="resolve-001")
     assert clash.status_code == 409 and clash.headers["content-type"] == PROBLEM
     assert len(await on_updates(intake, first.json()["event_id"])) == 1
 
 
 async def test_feedback_and_whistle_carry_their_fields(intake: Stack, ticket: str) -> None:
-    rated = update(intake, ticket, {"action": "feedback", "actor": "回访员", "satisfaction": 5})
+    rating = {"action": "feedback", "actor": "回访员", "satisfaction": 5}
+    rated = update(intake, ticket, rating, who=HOTLINE)  # the submitting source, for its caller
     assert rated.status_code == 202
     [event] = await on_updates(intake, rated.json()["event_id"])
     assert event["type"] == "dispatch.ticket.feedback" and event["data"]["satisfaction"] == 5
@@ -106,7 +124,7 @@ async def test_feedback_and_whistle_carry_their_fields(intake: Stack, ticket: st
 @pytest.mark.parametrize(
     ("body", "pointer"),
     [
-        ({"action": "feedback", "actor": "回访员"}, "#/satisfaction"),
+        ({"action": "feedback", "actor": "回访员", "note": "operator"}, "#/satisfaction"),
         ({"action": "claim", "actor": "赖清香", "satisfaction": 5}, "#/satisfaction"),
         ({"action": "whistle", "actor": "书记"}, "#/department"),
         ({"action": "close", "actor": "书记"}, "#/action"),
@@ -116,13 +134,15 @@ async def test_feedback_and_whistle_carry_their_fields(intake: Stack, ticket: st
 def test_invalid_update_is_a_422_naming_the_field(
     intake: Stack, ticket: str, body: dict[str, Any], pointer: str
 ) -> None:
-    response = update(intake, ticket, body)
+    who = operator(intake) if body["action"] == "feedback" else None
+    response = update(intake, ticket, body, who=who)
     assert response.status_code == 422 and response.headers["content-type"] == PROBLEM
     assert [e["pointer"] for e in response.json()["errors"]] == [pointer]
 
 
 def test_update_of_an_unknown_ticket_is_a_404_problem(intake: Stack) -> None:
-    response = update(intake, "TNOSUCHTICKET0", {"action": "claim", "actor": "赖清香"})
+    claim = {"action": "claim", "actor": "赖清香"}
+    response = update(intake, "TNOSUCHTICKET0", claim, who=handler(intake, "MG-CB-01-01"))
     assert response.status_code == 404 and response.headers["content-type"] == PROBLEM
     missing = httpx.get(f"{intake.intake_url}/v1/tickets/TNOSUCHTICKET0", headers=HOTLINE)
     assert missing.status_code == 404

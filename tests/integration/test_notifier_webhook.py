@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from dispatch.broker import free_port
 from dispatch.stack import Stack
@@ -62,7 +63,7 @@ async def test_assignment_is_posted_signed_and_recorded_as_sent(
                 "external_id": f"hook-{uuid.uuid4().hex[:6]}",
                 "description": "城北新村南区7幢楼梯灯不亮",
             },
-            headers={"Authorization": "Bearer demo-grid-patrol"},
+            headers={"Authorization": "Bearer demo-grid-patrol"},  # a source submits
         )
     ticket = response.json()["ticket_id"]
 
@@ -84,6 +85,13 @@ async def test_assignment_is_posted_signed_and_recorded_as_sent(
     assert request.headers["content-type"] == "application/cloudevents+json"
     expected = "sha256=" + hmac.new(SECRET.encode(), request.body, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(request.headers["X-Dispatch-Signature"], expected)
+    # Standard Webhooks, checked by its own library (no one here wrote it): id, fresh
+    # timestamp and signature of "id.timestamp.body" with the secret's bytes as the key.
+    verified = Webhook(SECRET.encode()).verify(request.body, request.headers)
+    assert verified["id"] == orjson.loads(request.body)["id"]
+    assert request.headers["webhook-id"] == request.headers["Idempotency-Key"]
+    with pytest.raises(WebhookVerificationError):
+        Webhook(b"another-secret").verify(request.body, request.headers)
 
     names = stack.settings.topic_prefix
     records = await read_until(

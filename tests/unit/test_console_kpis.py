@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from itertools import permutations
 
+from schemas.codec import encode
 from schemas.envelope import Decision, derive_id
-from schemas.events import TicketClaimed, TicketResolved, UpdateData
+from schemas.events import Origin, TicketClaimed, TicketResolved, UpdateData
 from schemas.policy import Policy, load_policy
 from schemas.words import CHINA
+from services.common.bus import rejected
 from services.console.kpis import Kpis
 from services.intake.models import RequestIn, received_event
 from services.router.kernel.core import step
@@ -119,3 +121,16 @@ def test_a_claim_from_before_an_escalation_does_not_claim_for_the_new_assignee()
     for order in _interleavings(decisions + escalated, [claimed]):
         # the claim answered the first assignment: the one it was escalated to must claim anew
         assert _statuses(order) == {ticket.ticket_id: "assigned"}, [e.type for e in order]
+
+
+def test_a_resolution_the_router_refused_keeps_the_ticket_watched() -> None:
+    policy = load_policy(SMALL_POLICY)
+    ticket, decisions = _assigned("K-refused", policy)
+    early = _update(TicketResolved, ticket.ticket_id, T0 + timedelta(minutes=5))
+    origin = Origin(transport="kafka", topic="dispatch.updates", partition=0, offset=3,
+                    service="router")  # fmt: skip
+    letter = rejected(encode(early), ticket.ticket_id.encode(), "not claimed", [], origin, T0)
+    for order in ([*decisions, early, letter], [*decisions, letter, early]):
+        assert _statuses(order) == {ticket.ticket_id: "assigned"}
+    claimed = _update(TicketClaimed, ticket.ticket_id, T0 + timedelta(minutes=1))
+    assert _statuses([*decisions, claimed, early, letter]) == {ticket.ticket_id: "claimed"}

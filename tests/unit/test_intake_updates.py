@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from schemas.events import TicketFeedback, TicketWhistled
+from schemas.events import Principal, TicketFeedback, TicketWhistled
 from services.intake.updates import (
     UpdateIn,
     rule_errors,
@@ -47,8 +47,9 @@ def test_unknown_action_and_out_of_range_satisfaction_are_invalid() -> None:
 
 def event_for(update: dict[str, object], key: str = "k-1"):  # type: ignore[no-untyped-def]
     body = UpdateIn.model_validate(update)
-    cause = update_cause("T1", "grid-patrol", key)
-    return update_event("T1", body, "grid-patrol", cause, "corr-1", DEPARTMENTS, NOW)
+    cause = update_cause("T1", "source:grid-patrol", key)
+    caller = Principal(kind="source", name="grid-patrol")
+    return update_event("T1", body, caller, cause, "corr-1", DEPARTMENTS, NOW)
 
 
 def test_the_same_key_for_the_same_ticket_is_the_same_event_id() -> None:
