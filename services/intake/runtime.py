@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from schemas import topics
 from schemas.policy import Policy
+from services.common import status
 from services.common.bus import Topics
 from services.common.settings import Settings
 from services.intake.adapters import Catalog
@@ -59,6 +60,8 @@ class Intake:
             "time until the broker acknowledged a request",
             registry=self.registry,
         )
+        # The supervisor's restart counts (dispatch up), beside the intake's own metrics.
+        self.registry.register(status.RestartCollector(settings.state_dir))
 
     def attach(self, producer: AIOKafkaProducer | None) -> None:
         self.producer = producer
