@@ -14,6 +14,7 @@ from dispatch.broker import EmbeddedBroker
 from services.archive import files
 from services.archive.app import Archiver
 from services.archive.restore import restore
+from tests.kafka import eventually
 
 pytestmark = pytest.mark.kafka
 
@@ -98,9 +99,11 @@ async def archive_until(bootstrap: str, root: Path, prefix: str, count: int) -> 
     stop = asyncio.Event()
     archiver = Archiver(bootstrap, root, prefix)
     task = asyncio.create_task(archiver.run(stop))
-    async with asyncio.timeout(60):
-        while archiver.archived < count:
-            await asyncio.sleep(0.1)
+
+    async def archived() -> bool:
+        return archiver.archived >= count
+
+    await eventually(archived, f"{count} records archived", timeout=60)
     stop.set()
     await task
 
