@@ -22,7 +22,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
 from pydantic import AwareDatetime, ValidationError
 
 from schemas.envelope import Model
@@ -72,6 +72,8 @@ class Ledger:
             await producer.send(self.topic, e.model_dump_json().encode(), key=e.ticket_id.encode())
             for e in entries
         ]
-        await asyncio.gather(*futures)
+        written = await asyncio.gather(*futures)
         for entry in entries:
             self._entries[entry.ticket_id] = entry
+        for meta in written:
+            self.tail.wrote(TopicPartition(meta.topic, meta.partition), meta.offset)
