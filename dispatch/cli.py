@@ -54,6 +54,12 @@ def parser() -> argparse.ArgumentParser:
                 default=180.0,
                 help="seconds to wait for every request to be assigned",
             )
+        if name == "router":
+            cmd.add_argument(
+                "--spare",
+                action="store_true",
+                help="import everything, then start on a line on stdin (dispatch up's warm spare)",
+            )
         if name == "bench":
             cmd.add_argument("--quick", action="store_true", help="smaller runs (about a minute)")
             cmd.add_argument("--out", default="bench-out/results.json", help="the JSON file")
@@ -154,7 +160,7 @@ def cmd_broker(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     from dispatch.stack import UP_SERVICES, Stack, StackError, wait_for_signal
 
-    stack = Stack(settings, services=UP_SERVICES)
+    stack = Stack(settings, services=UP_SERVICES, supervised=True)
     try:
         stack.start()
         print("\n".join(stack.banner()), flush=True)
@@ -211,6 +217,8 @@ def cmd_router(settings: Settings, args: argparse.Namespace) -> int:
     from schemas.policy import load_policy
     from services.router.app import run
 
+    if getattr(args, "spare", False) and not sys.stdin.readline():
+        return 0  # the supervisor went away before it needed this spare
     run(settings, _bootstrap(settings), load_policy(settings.policy, settings.sla_scale))
     return 0
 

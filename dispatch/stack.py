@@ -44,6 +44,9 @@ LAST = ("archive",)
 BACKOFF_S = 0.5
 BACKOFF_MAX_S = 30.0
 STABLE_S = 60.0
+SPARES = ("router",)
+"""Kept warm by ``up`` (imports done, waiting on stdin): a restart skips the seconds a Faust
+worker's imports take on a busy machine."""
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +81,9 @@ class Stack:
     """services waiting for their restart: when it is due (monotonic)"""
     last_exit: dict[str, int] = field(default_factory=dict)
     restored: int = 0
+    supervised: bool = False
+    """``up``: keep a warm spare of the services in ``SPARES``"""
+    spares: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
     def log_dir(self) -> Path:
@@ -151,18 +157,34 @@ class Stack:
             )
 
     def spawn(self, name: str) -> None:
+        spare = self.spares.pop(name, None)
+        if spare is not None and spare.poll() is None and spare.stdin is not None:
+            with contextlib.suppress(OSError):
+                spare.stdin.write(b"start\n")
+                spare.stdin.close()
+                self.processes[name] = spare
+                self.started_at[name] = time.monotonic()
+                self.due.pop(name, None)
+                self.spares[name] = self.launch(name, spare=True)
+                return
+        self.processes[name] = self.launch(name)
+        self.started_at[name] = time.monotonic()
+        self.due.pop(name, None)
+        if name in SPARES and self.supervised:
+            self.spares[name] = self.launch(name, spare=True)
+
+    def launch(self, name: str, spare: bool = False) -> subprocess.Popen[bytes]:
+        """``dispatch NAME``; a spare has imported everything and starts on a line on stdin."""
         if name not in self.logs:
             self.logs[name] = (self.log_dir / f"{name}.log").open("ab")
-        self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "dispatch", name],
+        return subprocess.Popen(
+            [sys.executable, "-m", "dispatch", name, *(["--spare"] if spare else [])],
             env=child_env(self.settings, self.bootstrap),
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if spare else subprocess.DEVNULL,
             stdout=self.logs[name],
             stderr=subprocess.STDOUT,
             preexec_fn=die_with_parent,
         )
-        self.started_at[name] = time.monotonic()
-        self.due.pop(name, None)
 
     def supervise(self) -> None:
         """Restart what exited (after its backoff); raise only when the broker itself died."""
@@ -176,7 +198,7 @@ class Stack:
             ran = now - self.started_at.get(name, now)
             quick = 0 if ran >= STABLE_S else self.quick_exits.get(name, 0) + 1
             self.quick_exits[name] = quick
-            delay = 0.0 if quick == 0 else min(BACKOFF_MAX_S, BACKOFF_S * 2 ** (quick - 1))
+            delay = restart_delay(quick)
             self.due[name] = now + delay
             self.last_exit[name] = process.returncode
             log.warning(
@@ -238,6 +260,8 @@ class Stack:
 
     def stop(self, timeout: float = 15.0) -> None:
         first = [p for n, p in self.processes.items() if n not in LAST]
+        first += self.spares.values()
+        self.spares = {}
         last = [p for n, p in self.processes.items() if n in LAST]
         for group in (first, last):
             for process in group:
@@ -272,6 +296,14 @@ class Stack:
             lines.append("demo API keys (set DISPATCH_SOURCE_KEYS for real ones):")
             lines += [f"  {src:<14} {key}" for src, key in self.settings.keys_by_source().items()]
         return lines
+
+
+def restart_delay(quick_exits: int) -> float:
+    """Seconds before a restart, after ``quick_exits`` exits in a row each within ``STABLE_S``
+    of its start (0: the child had run long enough, start it again at once)."""
+    if quick_exits <= 0:
+        return 0.0
+    return float(min(BACKOFF_MAX_S, BACKOFF_S * 2 ** (quick_exits - 1)))
 
 
 def exit_text(code: int | None) -> str:

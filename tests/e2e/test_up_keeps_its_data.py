@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -60,15 +61,10 @@ def wait_status(intake: str, ticket: str, status: str, timeout: float = 30.0) ->
     return found
 
 
-def child(up: int, command: str) -> int:
-    for pid in descendants(up):
-        try:
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if argv[-3:-1] == [b"dispatch", command.encode()]:
-            return pid
-    raise AssertionError(f"no `dispatch {command}` under {up}")
+def supervised(state: Path) -> dict[str, Any]:
+    """What `up` says it runs (DISPATCH_STATE_DIR/services.json): pid, restarts, last exit."""
+    found: dict[str, Any] = json.loads((state / "services.json").read_text())["services"]
+    return found
 
 
 def stop(process: subprocess.Popen[str]) -> None:
@@ -91,12 +87,15 @@ def test_a_killed_router_is_restarted_and_a_restart_of_up_keeps_every_ticket(
     update(intake, first, {"action": "claim", "actor": "网格员"})
     wait_status(intake, first, "claimed")
 
-    router = child(process.pid, "router")
+    state = tmp_path / "state"
+    router = supervised(state)["router"]["pid"]
     os.kill(router, signal.SIGKILL)
     third = post(intake, REQUESTS[2])
     wait_status(intake, third, "assigned", timeout=30)
     assert process.poll() is None
-    assert child(process.pid, "router") != router
+    restarted = supervised(state)["router"]
+    assert (restarted["restarts"], restarted["last_exit"]) == (1, -signal.SIGKILL)
+    assert restarted["pid"] != router and restarted["pid"] in descendants(process.pid)
     before = {t: view(intake, t) for t in (first, second, third)}
     stop(process)
 
@@ -128,7 +127,7 @@ def test_a_killed_router_is_restarted_and_a_restart_of_up_keeps_every_ticket(
             "replay",
             "--verify",
             "--archive",
-            str(tmp_path / "state" / "archive"),
+            str(state / "archive"),
             "--out",
             str(tmp_path / "audit"),
         ],
