@@ -23,7 +23,7 @@ import logging
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer, TopicPartition
-from pydantic import AwareDatetime, ValidationError
+from pydantic import AwareDatetime, ConfigDict, ValidationError
 
 from schemas.envelope import Model
 from services.intake.tail import Record, Tail
@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 
 class LedgerEntry(Model):
+    # Open to fields a newer intake adds (a body digest, say): an entry it wrote must still be
+    # a duplicate here, never ignored as unreadable.
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
     ticket_id: str
     source: str
     external_id: str
