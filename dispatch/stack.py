@@ -260,7 +260,11 @@ class Stack:
 
     def stop(self, timeout: float = 15.0) -> None:
         first = [p for n, p in self.processes.items() if n not in LAST]
-        first += self.spares.values()
+        for spare in self.spares.values():
+            if spare.stdin is not None:
+                with contextlib.suppress(OSError):
+                    spare.stdin.close()  # EOF: a spare exits by itself
+            first.append(spare)
         self.spares = {}
         last = [p for n, p in self.processes.items() if n in LAST]
         for group in (first, last):

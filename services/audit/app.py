@@ -23,8 +23,9 @@ EXIT_DIVERGENT = 1
 EXIT_USAGE = 2
 NO_BOOTSTRAP = (
     "dispatch audit replay: no Kafka to read. Set DISPATCH_KAFKA_BOOTSTRAP or pass --bootstrap "
-    "(an existing cluster, or the broker `dispatch up` / `dispatch broker` prints), or pass "
-    "--archive DIR to replay the archive `dispatch up` keeps (DISPATCH_STATE_DIR/archive)."
+    "(an existing cluster, or the broker `dispatch up` / `dispatch broker` prints). The "
+    "embedded broker keeps its log in memory inside the process that started it; `dispatch up` "
+    "also archives it under DISPATCH_STATE_DIR/archive: pass --archive DIR to replay that."
 )
 
 

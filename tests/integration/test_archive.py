@@ -16,8 +16,6 @@ from services.archive.app import Archiver
 from services.archive.restore import restore
 from tests.kafka import eventually
 
-pytestmark = pytest.mark.kafka
-
 Seen = dict[int, list[tuple[int, bytes | None, bytes | None, int, tuple[tuple[str, bytes], ...]]]]
 
 
@@ -108,6 +106,7 @@ async def archive_until(bootstrap: str, root: Path, prefix: str, count: int) -> 
     await task
 
 
+@pytest.mark.kafka
 async def test_a_restored_archive_has_every_record_in_its_place_and_every_group_offset(
     kafka_bootstrap: str, prefix: str, tmp_path: Path
 ) -> None:
@@ -130,6 +129,7 @@ async def test_a_restored_archive_has_every_record_in_its_place_and_every_group_
         assert await committed(fresh.bootstrap, group, TopicPartition(topic, 1)) == 4
 
 
+@pytest.mark.kafka
 async def test_the_archive_resumes_after_what_its_files_hold(
     kafka_bootstrap: str, prefix: str, tmp_path: Path
 ) -> None:
@@ -145,6 +145,7 @@ async def test_the_archive_resumes_after_what_its_files_hold(
     assert len(offsets) == len(set(offsets)) == 30
 
 
+@pytest.mark.kafka
 async def test_the_readme_queries_the_archive_with_duckdb(
     kafka_bootstrap: str, prefix: str, tmp_path: Path
 ) -> None:
@@ -161,3 +162,18 @@ async def test_the_readme_queries_the_archive_with_duckdb(
         """
     ).fetchall()
     assert [(str(d), n, v) for d, n, v in rows] == [("2026-01-01", 14, 12)]
+
+
+def test_small_files_of_a_day_are_merged_and_every_record_read_once(tmp_path: Path) -> None:
+    root = tmp_path / "archive"
+    topic = "dispatch.clock"
+    for n in range(70):
+        row = files.Row(topic, n % 2, n // 2, 1_767_225_600_000 + n, b"k", b"v%d" % n)
+        files.write_rows(root, [row], stamp=1_000 + n)
+    folder = root / topic / "date=2026-01-01"
+    assert len(list(folder.glob("*.parquet"))) == 70
+    assert files.merge_small(folder, keep_under=64) is not None
+    assert len(list(folder.glob("*.parquet"))) == 1
+    rows = list(files.read_topic(root, topic))
+    assert [(r.partition, r.offset) for r in rows] == [(p, o) for p in (0, 1) for o in range(35)]
+    assert files.next_offsets(root, topic) == {0: 35, 1: 35}
