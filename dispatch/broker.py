@@ -105,6 +105,9 @@ class EmbeddedBroker:
             raise BrokerError(f"tansu exited with {self._process.returncode}")
         return self.bootstrap
 
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
     def stop(self, timeout: float = 5.0) -> None:
         process, self._process = self._process, None
         if process is not None and process.poll() is None:

@@ -41,6 +41,7 @@ def parser() -> argparse.ArgumentParser:
         "notifier": "the notifier alone",
         "console": "the operator console alone",
         "broker": "the embedded broker alone; prints its bootstrap address",
+        "archive": "write every topic to Parquet under DISPATCH_STATE_DIR/archive (run by up)",
         "bench": "the benchmark suite: throughput and latency beside their ceilings, as JSON",
     }
     for name, text in helps.items():
@@ -53,6 +54,12 @@ def parser() -> argparse.ArgumentParser:
                 type=float,
                 default=180.0,
                 help="seconds to wait for every request to be assigned",
+            )
+        if name == "router":
+            cmd.add_argument(
+                "--spare",
+                action="store_true",
+                help="import everything, then start on a line on stdin (dispatch up's warm spare)",
             )
         if name == "bench":
             cmd.add_argument("--quick", action="store_true", help="smaller runs (about a minute)")
@@ -100,6 +107,11 @@ def _audit_parser(sub: Any) -> None:
         "--until", metavar="ISO-TIME", help="ignore events after this time (no offset: +08:00)"
     )
     replay.add_argument("--out", default="audit-out", metavar="DIR", help="output directory")
+    replay.add_argument(
+        "--archive",
+        metavar="DIR",
+        help="replay from an archive of the log (DISPATCH_STATE_DIR/archive) instead of Kafka",
+    )
 
 
 def _seconds(text: str) -> float:
@@ -164,14 +176,14 @@ def cmd_broker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
-    from dispatch.stack import Stack, StackError, wait_for_signal
+    from dispatch.stack import UP_SERVICES, Stack, StackError, wait_for_signal
 
-    stack = Stack(settings)
+    stack = Stack(settings, services=UP_SERVICES, supervised=True)
     try:
         stack.start()
         print("\n".join(stack.banner()), flush=True)
         print("Ctrl-C stops every service and the broker.", flush=True)
-        wait_for_signal(stack.check_alive)
+        wait_for_signal(stack.supervise)
     except StackError as exc:
         print(f"dispatch up: {exc}", file=sys.stderr)
         return 1
@@ -262,12 +274,21 @@ def cmd_router(settings: Settings, args: argparse.Namespace) -> int:
     from schemas.policy import load_policy
     from services.router.app import run
 
+    if getattr(args, "spare", False) and not sys.stdin.readline():
+        return 0  # the supervisor went away before it needed this spare
     run(settings, _bootstrap(settings), load_policy(settings.policy, settings.sla_scale))
     return 0
 
 
 def cmd_notifier(settings: Settings, args: argparse.Namespace) -> int:
     from services.notifier.app import run
+
+    run(settings, _bootstrap(settings))
+    return 0
+
+
+def cmd_archive(settings: Settings, args: argparse.Namespace) -> int:
+    from services.archive.app import run
 
     run(settings, _bootstrap(settings))
     return 0
@@ -288,7 +309,10 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
 
     from services.audit.app import replay
 
-    return replay(settings, check=args.verify, until=args.until, out=Path(args.out))
+    archive = Path(args.archive) if args.archive else None
+    return replay(
+        settings, check=args.verify, until=args.until, out=Path(args.out), archive=archive
+    )
 
 
 def cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
@@ -318,6 +342,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "intake": cmd_intake,
     "router": cmd_router,
     "notifier": cmd_notifier,
+    "archive": cmd_archive,
     "console": cmd_console,
     "audit": cmd_audit,
     "watch": cmd_watch,

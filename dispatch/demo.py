@@ -113,7 +113,7 @@ async def play(stack: Stack, timeout: float, console: Console) -> bool:
                 live.update(render(rows, time.monotonic() - started))
                 if all(r.status == "已派单" for r in rows):
                     return True
-                stack.check_alive()
+                stack.supervise()
         return False
     finally:
         await consumer.stop()
@@ -133,7 +133,7 @@ def run_demo(settings: Settings, keep: bool, timeout: float) -> int:
         console.print("[green]场景完成:每条诉求均已派单。[/green]")
         if keep:
             console.print("--keep: staying up; Ctrl-C stops everything.")
-            wait_for_signal(stack.check_alive)
+            wait_for_signal(stack.supervise)
         return 0
     except StackError as exc:
         print(f"dispatch demo: {exc}", file=sys.stderr)

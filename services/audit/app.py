@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from schemas.words import CHINA
+from services.audit.archived import read_archive
 from services.audit.read import AuditReadError, read_log
 from services.audit.report import Audit, audit
 from services.audit.sla import COLUMNS
@@ -23,8 +24,8 @@ EXIT_USAGE = 2
 NO_BOOTSTRAP = (
     "dispatch audit replay: no Kafka to read. Set DISPATCH_KAFKA_BOOTSTRAP or pass --bootstrap "
     "(an existing cluster, or the broker `dispatch up` / `dispatch broker` prints). The "
-    "embedded broker keeps its log in memory inside the process that started it, so there is "
-    "nothing to replay without one."
+    "embedded broker keeps its log in memory inside the process that started it; `dispatch up` "
+    "also archives it under DISPATCH_STATE_DIR/archive: pass --archive DIR to replay that."
 )
 
 
@@ -45,8 +46,10 @@ def parse_until(text: str | None) -> datetime | None:
     return found if found.tzinfo is not None else found.replace(tzinfo=CHINA)
 
 
-def replay(settings: Settings, *, check: bool, until: str | None, out: Path) -> int:
-    if not settings.kafka_bootstrap:
+def replay(
+    settings: Settings, *, check: bool, until: str | None, out: Path, archive: Path | None = None
+) -> int:
+    if not settings.kafka_bootstrap and archive is None:
         print(NO_BOOTSTRAP, file=sys.stderr)
         return EXIT_USAGE
     try:
@@ -55,7 +58,11 @@ def replay(settings: Settings, *, check: bool, until: str | None, out: Path) -> 
         print(f"dispatch audit replay: {err}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        log = asyncio.run(read_log(settings.kafka_bootstrap, settings.topic_prefix))
+        if archive is not None:
+            log = read_archive(archive, settings.topic_prefix)
+        else:
+            assert settings.kafka_bootstrap is not None
+            log = asyncio.run(read_log(settings.kafka_bootstrap, settings.topic_prefix))
     except AuditReadError as err:
         print(f"dispatch audit replay: {err}", file=sys.stderr)
         return EXIT_USAGE

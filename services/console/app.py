@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, ORJSONResponse, StreamingResponse
 
 from schemas import topics
 from schemas.codec import EventDecodeError, decode, to_dict
+from services.common import status
 from services.common.bus import Topics, make_consumer
 from services.common.identity import Credentials
 from services.common.permissions import is_operator
@@ -131,6 +132,11 @@ def create_app(settings: Settings, bootstrap: str) -> FastAPI:
     @app.get("/api/kpis", dependencies=[operator])
     async def kpis() -> dict[str, Any]:
         return board.kpis.as_json()
+
+    @app.get("/api/services", dependencies=[operator])
+    async def services() -> dict[str, Any]:
+        """The process tree as ``dispatch up`` supervises it: running, restarts, last exit."""
+        return status.read(settings.state_dir).model_dump()
 
     @app.get("/api/watch", dependencies=[operator])
     async def watching(limit: int = 50) -> dict[str, Any]:

@@ -27,6 +27,10 @@ from schemas.words import watch
 from services.common.privacy import mask_text
 
 RECENT = 200  # decisions kept for the live feed
+SEEN = 200_000
+"""Event ids remembered to recognise a redelivery: the latest ones (a redelivery comes soon
+after, from a consumer resumed at its last commit), so memory stays bounded however long the
+console runs."""
 
 
 def refused_move(letter: InputRejected) -> str | None:
@@ -93,8 +97,9 @@ class Kpis:
     emergencies: int = 0
     by_tier: Counter[str] = field(default_factory=Counter)
     by_source: Counter[str] = field(default_factory=Counter)
-    satisfaction: list[int] = field(default_factory=list)
+    satisfaction: Counter[int] = field(default_factory=Counter)  # score: how many
     seen: set[str] = field(default_factory=set)
+    seen_order: deque[str] = field(default_factory=deque)
     open: dict[str, Open] = field(default_factory=dict)
     tiers: dict[str, tuple[str, bool]] = field(default_factory=dict)  # ticket: tier, emergency
     # ticket: the time and kind of its handler's latest move (claimed, resolved). Updates and
@@ -113,7 +118,7 @@ class Kpis:
         """Count ``event`` once (redeliveries are recognised by id); True when it counted."""
         if event.id in self.seen:
             return False
-        self.seen.add(event.id)
+        self._remember(event.id)
         if isinstance(event, RequestReceived):
             self.received += 1
             self.by_source[event.data.source] += 1
@@ -135,13 +140,17 @@ class Kpis:
             self.open.pop(event.subject, None)
             self.settled.pop(event.subject, None)
             self._note(event)
+            # a closed ticket is counted: its per-ticket memory goes (a reopening's assignment
+            # brings its tier again)
+            self.tiers.pop(event.subject, None)
+            self.moves.pop(event.subject, None)
             if event.data.outcome == "merged":
                 self.merged += 1
                 return True
             self.closed += 1
             self.closed_on_time += int(bool(event.data.on_time))
             if event.data.satisfaction is not None:
-                self.satisfaction.append(event.data.satisfaction)
+                self.satisfaction[event.data.satisfaction] += 1
         elif isinstance(event, NotificationSent):
             self.notified += 1
         elif isinstance(event, NotificationFailed):
@@ -152,6 +161,12 @@ class Kpis:
             if refused is not None:
                 self._unmove(event.subject, refused)
         return True
+
+    def _remember(self, event_id: str) -> None:
+        self.seen.add(event_id)
+        self.seen_order.append(event_id)
+        if len(self.seen_order) > SEEN:
+            self.seen.discard(self.seen_order.popleft())
 
     def _track(self, event: TicketAssigned | TicketEscalated) -> None:
         """The ticket is now someone's to claim: keep it open, and add the line to the feed."""
@@ -259,7 +274,8 @@ class Kpis:
     def as_json(
         self, now: datetime | None = None, warn_before: timedelta = timedelta(hours=1)
     ) -> dict[str, Any]:
-        satisfied = sum(1 for s in self.satisfaction if s >= 4)
+        satisfied = sum(n for score, n in self.satisfaction.items() if score >= 4)
+        scored = sum(self.satisfaction.values())
         watched = self.watching(now or datetime.now(UTC), warn_before)
         return {
             "open": len(self.open),
@@ -271,9 +287,7 @@ class Kpis:
             "closed": self.closed,
             "merged": self.merged,
             "on_time_rate": round(self.closed_on_time / self.closed, 4) if self.closed else None,
-            "satisfaction_rate": round(satisfied / len(self.satisfaction), 4)
-            if self.satisfaction
-            else None,
+            "satisfaction_rate": round(satisfied / scored, 4) if scored else None,
             "emergencies": self.emergencies,
             "notified": self.notified,
             "notify_failed": self.notify_failed,

@@ -44,7 +44,9 @@ def create_app(settings: Settings, bootstrap: str, policy: Policy | None = None)
             bootstrap, settings.topic_prefix, settings.partitions, settings.replication_factor
         )
         async with AsyncExitStack() as stack:
-            producer = make_producer(bootstrap)
+            # No linger: an answer waits for two acknowledged writes in a row (request, then
+            # ledger); records still batch behind a partition's request in flight.
+            producer = make_producer(bootstrap, linger_ms=0)
             await producer.start()
             stack.push_async_callback(producer.stop)
             intake.attach(producer)

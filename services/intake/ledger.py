@@ -22,8 +22,8 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from aiokafka import AIOKafkaProducer
-from pydantic import AwareDatetime, ValidationError
+from aiokafka import AIOKafkaProducer, TopicPartition
+from pydantic import AwareDatetime, ConfigDict, ValidationError
 
 from schemas.envelope import Model
 from services.intake.tail import Record, Tail
@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 
 class LedgerEntry(Model):
+    # Open to fields a newer intake adds (a body digest, say): an entry it wrote must still be
+    # a duplicate here, never ignored as unreadable.
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
     ticket_id: str
     source: str
     external_id: str
@@ -75,6 +79,8 @@ class Ledger:
             await producer.send(self.topic, e.model_dump_json().encode(), key=e.ticket_id.encode())
             for e in entries
         ]
-        await asyncio.gather(*futures)
+        written = await asyncio.gather(*futures)
         for entry in entries:
             self._entries[entry.ticket_id] = entry
+        for meta in written:
+            self.tail.wrote(TopicPartition(meta.topic, meta.partition), meta.offset)

@@ -3,7 +3,10 @@
 Each record carries its source in the ``dispatch-source`` header; the same adapters as the
 native HTTP route turn it into a request. What cannot be parsed or validated goes to
 ``dispatch.deadletter`` as ``dispatch.input.rejected`` (original bytes, the reason, the
-topic/partition/offset) and the consumer moves on. Offsets are committed only after a record
+topic/partition/offset) and the consumer moves on. A record too big to travel whole inside its
+dead letter (base64 makes it 4/3 bigger, and the broker has a limit) is dead-lettered with its
+first ``LETTER_ORIGINAL_MAX`` bytes, its size and its SHA-256, and the place where it lies in
+full: it never blocks its partition. Offsets are committed only after a record
 was handled: written to ``dispatch.requests`` (or found a duplicate) or dead-lettered. When the
 broker cannot take a write the record is retried, never skipped.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +24,7 @@ from functools import partial
 from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 
 from schemas import topics
 from schemas.events import kafka_origin
@@ -39,6 +43,8 @@ SOURCE_HEADER = "dispatch-source"
 RETRY_S = (0.2, 0.5, 1.0, 2.0, 5.0)
 STOP_TIMEOUT_S = 2.0
 CONFLICT = "external_id already accepted with a different body (the first one stands)"
+LETTER_ORIGINAL_MAX = 256 * 1024
+"""Bytes of the original a dead letter carries at most (the rest: size, digest, where)."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,18 @@ def interpret(
         return source, adapter.adapt_bytes(value, catalog)
     except AdapterError as exc:
         return Refusal(exc.reason, [p.line() for p in exc.problems], source)
+
+
+def truncated(value: bytes | None, limit: int, where: str) -> tuple[bytes | None, list[str]]:
+    """``value`` cut to ``limit`` bytes, with a note that says so (size, SHA-256, where). Pure."""
+    if value is None or len(value) <= limit:
+        return value, []
+    digest = hashlib.sha256(value).hexdigest()
+    return value[:limit], [
+        f"原始记录 {len(value)} 字节过大,死信只保留前 {limit} 字节;完整记录见 {where}"
+        f" (original truncated: {limit} of {len(value)} bytes kept; sha256 {digest};"
+        f" the whole record is at {where})"
+    ]
 
 
 class RawConsumer:
@@ -176,11 +194,22 @@ class RawConsumer:
             raise BrokerUnavailableError("the intake is starting")
         origin = kafka_origin("intake", record, source=refusal.source)
         when = datetime.fromtimestamp(record.timestamp / 1000, CHINA)
-        letter = rejected(record.value, record.key, refusal.reason, refusal.errors, origin, when)
-        try:
-            await asyncio.wait_for(publish(producer, self.intake.names, letter), 10.0)
-        except (KafkaError, TimeoutError) as exc:
-            raise BrokerUnavailableError("the dead-letter topic did not take the record") from exc
+        where = f"{record.topic}/{record.partition}/{record.offset}"
+        for limit in (LETTER_ORIGINAL_MAX, 0):  # 0: the digest alone, when even that is too big
+            value, notes = truncated(record.value, limit, where)
+            letter = rejected(
+                value, record.key, refusal.reason, [*notes, *refusal.errors], origin, when
+            )
+            try:
+                await asyncio.wait_for(publish(producer, self.intake.names, letter), 10.0)
+                break
+            except MessageSizeTooLargeError:
+                if limit == 0:
+                    raise BrokerUnavailableError("even a digest of the record is too big") from None
+            except (KafkaError, TimeoutError) as exc:
+                raise BrokerUnavailableError(
+                    "the dead-letter topic did not take the record"
+                ) from exc
         label = refusal.source if refusal.source in ADAPTERS else "unknown"
         self.intake.accepted.labels(label, "rejected", "kafka").inc()
         log.info(

@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from schemas import topics
 from schemas.policy import Policy
+from services.common import status
 from services.common.bus import Topics
 from services.common.identity import Credentials
 from services.common.settings import Settings
@@ -58,6 +59,8 @@ class Intake:
             "time until the broker acknowledged a request",
             registry=self.registry,
         )
+        # The supervisor's restart counts (dispatch up), beside the intake's own metrics.
+        self.registry.register(status.RestartCollector(settings.state_dir))
 
     def attach(self, producer: AIOKafkaProducer | None) -> None:
         self.producer = producer

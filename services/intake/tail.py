@@ -1,7 +1,9 @@
 """Follow topics from their beginning, in this process: the shell under the ledger and the
 read model. ``ready`` is set once the end offsets seen at start are reached; ``sync()`` waits
 until every record the broker had acknowledged before the call has been applied, which gives
-read-your-writes across intake instances."""
+read-your-writes across intake instances. Records this process wrote itself (``wrote``) and
+already applied need no wait: a ``sync()`` behind only by those returns at once, so an
+instance's own admissions do not wait for a fetch of what they just wrote."""
 
 from __future__ import annotations
 
@@ -35,9 +37,13 @@ class Tail:
         self._apply = apply
         self._name = name
         self._consumer: AIOKafkaConsumer | None = None
+        # End offsets from a consumer that fetches nothing: the following consumer's requests
+        # queue behind its own long-polling fetch (Tansu holds it for fetch_max_wait_ms).
+        self._offsets: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._partitions: list[TopicPartition] = []
         self._positions: dict[TopicPartition, int] = {}
+        self._own: dict[TopicPartition, set[int]] = {}
         self._moved = asyncio.Condition()
         self.ready = asyncio.Event()
 
@@ -45,6 +51,8 @@ class Tail:
         consumer = make_consumer(self._bootstrap, group=None, fetch_max_wait_ms=100)
         await consumer.start()
         self._consumer = consumer
+        self._offsets = make_consumer(self._bootstrap, group=None)
+        await self._offsets.start()
         await consumer.topics()  # fills the metadata cache
         self._partitions = [
             TopicPartition(topic, p)
@@ -73,21 +81,35 @@ class Tail:
                 continue
             async with self._moved:
                 self._positions = positions
+                for tp, own in self._own.items():
+                    own.difference_update([o for o in own if o < positions.get(tp, 0)])
                 self._moved.notify_all()
             if not self.ready.is_set() and self._reached(ends):
                 log.info("%s caught up with %s", self._name, ", ".join(self._topics))
                 self.ready.set()
 
+    def wrote(self, tp: TopicPartition, offset: int) -> None:
+        """This process wrote (and applied) the record at ``tp``/``offset``."""
+        if offset >= self._positions.get(tp, 0):
+            self._own.setdefault(tp, set()).add(offset)
+
     def _reached(self, ends: dict[TopicPartition, int]) -> bool:
-        return all(self._positions.get(tp, 0) >= end for tp, end in ends.items())
+        for tp, end in ends.items():
+            position = self._positions.get(tp, 0)
+            if position >= end:
+                continue
+            own = self._own.get(tp, set())
+            if end - position > len(own) or any(o not in own for o in range(position, end)):
+                return False
+        return True
 
     async def sync(self, timeout: float = 5.0) -> None:
         """Return once everything written before this call has been applied."""
-        if self._consumer is None:
+        if self._offsets is None:
             raise TailUnavailableError(f"{self._name} is not started")
         try:
             async with asyncio.timeout(timeout):
-                ends = await self._consumer.end_offsets(self._partitions)
+                ends = await self._offsets.end_offsets(self._partitions)
                 async with self._moved:
                     await self._moved.wait_for(lambda: self._reached(ends))
         except (TimeoutError, KafkaError) as exc:
@@ -100,3 +122,5 @@ class Tail:
                 await self._task
         if self._consumer is not None:
             await self._consumer.stop()
+        if self._offsets is not None:
+            await self._offsets.stop()

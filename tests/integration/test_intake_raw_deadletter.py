@@ -4,6 +4,7 @@ original bytes and where it came from; the consumer moves on to the good records
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,3 +103,35 @@ async def test_a_duplicate_on_the_raw_topic_is_not_written_twice(intake: Stack) 
         lambda rs: bool(with_type(rs, "dispatch.request.received", marker_id)),
     )
     assert len(with_type(records, "dispatch.request.received", ticket_id)) == 1
+
+
+async def test_a_record_too_big_for_its_dead_letter_is_cut_with_its_digest_and_does_not_block(
+    intake: Stack,
+) -> None:
+    prefix = intake.settings.topic_prefix
+    raw_topic = f"{prefix}{topics.INTAKE_RAW}"
+    huge = b"\xff" + b"x" * 900_000  # not JSON; base64 of it would pass the 1 MB record limit
+    await produce(intake.bootstrap, raw_topic, huge, headers=[("dispatch-source", b"ehu")])
+    good = json.loads((SAMPLES / "ehu.json").read_text("utf-8"))
+    good["事件编号"] = "EHU-AFTER-HUGE"
+    await produce(
+        intake.bootstrap,
+        raw_topic,
+        json.dumps(good, ensure_ascii=False).encode(),
+        headers=[("dispatch-source", b"ehu")],
+    )
+    ticket_id = ticket_id_for("ehu", "EHU-AFTER-HUGE")
+    await read_until(
+        intake.bootstrap,
+        f"{prefix}{topics.REQUESTS}",
+        lambda rs: bool(with_type(rs, "dispatch.request.received", ticket_id)),
+    )
+    records = await read_until(
+        intake.bootstrap,
+        f"{prefix}{topics.DEADLETTER}",
+        lambda rs: any(len(r.value or b"") > 300_000 for r in with_type(rs, REJECTED)),
+    )
+    letter = orjson.loads(max(with_type(records, REJECTED), key=lambda r: len(r.value)).value)
+    kept = base64.b64decode(letter["data"]["original"])
+    assert huge.startswith(kept) and 0 < len(kept) < len(huge)
+    assert any(hashlib.sha256(huge).hexdigest() in e for e in letter["data"]["errors"])
