@@ -19,9 +19,10 @@ from types import FrameType
 from typing import IO
 
 import httpx
+from pydantic import SecretStr
 
 from dispatch.broker import EmbeddedBroker, die_with_parent, wait_for_port
-from services.common.bus import ensure_topics
+from services.common.bus import ensure_topics, kafka_security
 from services.common.settings import Settings
 
 SERVICES = ("intake", "router", "notifier", "console")
@@ -37,7 +38,8 @@ def child_env(settings: Settings, bootstrap: str) -> dict[str, str]:
     values = settings.model_dump(exclude_none=True)
     values["kafka_bootstrap"] = bootstrap
     for name, value in values.items():
-        env[f"DISPATCH_{name.upper()}"] = str(value)
+        secret = isinstance(value, SecretStr)
+        env[f"DISPATCH_{name.upper()}"] = value.get_secret_value() if secret else str(value)
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
@@ -92,6 +94,8 @@ class Stack:
                 self.settings.topic_prefix,
                 self.settings.partitions,
                 self.settings.replication_factor,
+                min_insync_replicas=self.settings.min_insync_replicas,
+                security=kafka_security(self.settings),
             )
         )
         env = child_env(self.settings, self.bootstrap)

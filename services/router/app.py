@@ -24,11 +24,12 @@ from schemas.envelope import CloudEvent, Decision
 from schemas.events import ClockTicked, RequestReceived, kafka_origin
 from schemas.policy import Policy
 from schemas.words import CHINA
-from services.common.bus import Topics, rejected
+from services.common.bus import Topics, kafka_security, rejected
 from services.common.settings import Settings
 from services.router import registry as registry_module
 from services.router.clock import DeadlineIndex, partition_of
 from services.router.faust_kafka import App as FaustApp
+from services.router.faust_kafka import credentials
 from services.router.kernel.core import TransitionError, UnknownTicketError, step
 from services.router.kernel.escalation import next_check
 from services.router.kernel.state import Ticket, place_holder, refuse
@@ -49,6 +50,7 @@ def faust_app(settings: Settings, bootstrap: str) -> faust.App:
     return FaustApp(
         f"{settings.topic_prefix}dispatch-router",
         broker=faust_broker_url(bootstrap),
+        broker_credentials=credentials(kafka_security(settings)),
         store="memory://",
         datadir=str(settings.state_dir / "router"),
         web_enabled=False,
