@@ -53,6 +53,8 @@ class Settings(BaseSettings):
 
     kafka_bootstrap: str | None = None
     http_port: int = 8080
+    # The address the intake and the console listen on: 0.0.0.0 in a container (deploy/).
+    http_host: str = "127.0.0.1"
     console_port: int = 8090
     source_keys: str | None = None
     policy: Path | None = None
