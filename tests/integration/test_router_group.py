@@ -195,7 +195,7 @@ async def test_a_router_joining_mid_burst_grows_the_group_and_nothing_is_decided
 ) -> None:
     try:
         await joining_mid_burst(settings, group, kafka_bootstrap)
-    except RouterGroupError:
+    except (RouterGroupError, AssertionError):
         if known_crash(group):
             pytest.xfail("a router crashed in Faust's GlobalTable recovery on the rebalance")
         raise
