@@ -253,7 +253,7 @@ def cmd_intake(settings: Settings, args: argparse.Namespace) -> int:
 
     app = create_app(settings, _bootstrap(settings))
     uvicorn.run(
-        app, host="127.0.0.1", port=settings.http_port, log_level="warning", access_log=False
+        app, host=settings.http_host, port=settings.http_port, log_level="warning", access_log=False
     )
     return 0
 
@@ -265,7 +265,11 @@ def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
 
     app = create_app(settings, _bootstrap(settings))
     uvicorn.run(
-        app, host="127.0.0.1", port=settings.console_port, log_level="warning", access_log=False
+        app,
+        host=settings.http_host,
+        port=settings.console_port,
+        log_level="warning",
+        access_log=False,
     )
     return 0
 

@@ -31,10 +31,11 @@ from types import FrameType
 from typing import IO
 
 import httpx
+from pydantic import SecretStr
 
 from dispatch.broker import EmbeddedBroker, die_with_parent, wait_for_port
 from services.common import status
-from services.common.bus import ensure_topics
+from services.common.bus import ensure_topics, kafka_security
 from services.common.identity import mint, new_secret
 from services.common.settings import Settings
 
@@ -63,7 +64,8 @@ def child_env(settings: Settings, bootstrap: str) -> dict[str, str]:
     values = settings.model_dump(exclude_none=True)
     values["kafka_bootstrap"] = bootstrap
     for name, value in values.items():
-        env[f"DISPATCH_{name.upper()}"] = str(value)
+        secret = isinstance(value, SecretStr)
+        env[f"DISPATCH_{name.upper()}"] = value.get_secret_value() if secret else str(value)
     if settings.uses_demo_keys:  # children are `dispatch intake`, which needs keys set
         keys = settings.keys_by_source()
         env["DISPATCH_SOURCE_KEYS"] = ",".join(f"{s}={k}" for s, k in keys.items())
@@ -135,6 +137,8 @@ class Stack:
                 self.settings.topic_prefix,
                 self.settings.partitions,
                 self.settings.replication_factor,
+                min_insync_replicas=self.settings.min_insync_replicas,
+                security=kafka_security(self.settings),
             )
         )
         for name in self.services:

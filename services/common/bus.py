@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import Iterable
+import ssl
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -16,6 +18,7 @@ from schemas import topics
 from schemas.codec import HEADERS, encode, key_of
 from schemas.envelope import CloudEvent, derive_id
 from schemas.events import InputRejected, InputRejectedData, Origin
+from services.common.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +36,50 @@ class Topics:
         return self(event.TOPIC)
 
 
+def kafka_security(settings: Settings | None = None) -> dict[str, Any]:
+    """The aiokafka keyword arguments that authenticate and encrypt a client's connections.
+
+    Every Kafka client of the project is built with these (the builders below call this; a
+    client built elsewhere must pass ``**kafka_security(settings)``). Without ``settings`` they
+    come from the ``DISPATCH_KAFKA_*`` environment, the same for every client of a process.
+    """
+    s = settings if settings is not None else Settings()
+    options: dict[str, Any] = {"security_protocol": s.kafka_security_protocol}
+    if s.kafka_security_protocol.endswith("SSL"):
+        cafile = str(s.kafka_ca_file) if s.kafka_ca_file else None
+        options["ssl_context"] = ssl.create_default_context(cafile=cafile)
+    if s.kafka_security_protocol.startswith("SASL_"):
+        password = s.kafka_sasl_password
+        options |= {
+            "sasl_mechanism": s.kafka_sasl_mechanism,
+            "sasl_plain_username": s.kafka_sasl_username,
+            "sasl_plain_password": password.get_secret_value() if password else "",
+        }
+    return options
+
+
+def catalog_configs(min_insync_replicas: int | None = None) -> dict[str, dict[str, str]]:
+    """Catalog name → the configs its topic is created with (what compose and k8s repeat)."""
+    extra = {} if min_insync_replicas is None else {"min.insync.replicas": str(min_insync_replicas)}
+    return {spec.name: spec.topic_configs() | extra for spec in topics.CATALOG}
+
+
 async def ensure_topics(
-    bootstrap: str, prefix: str, partitions: int, replication: int, timeout: float = 30.0
+    bootstrap: str,
+    prefix: str,
+    partitions: int,
+    replication: int,
+    timeout: float = 30.0,
+    *,
+    min_insync_replicas: int | None = None,
+    security: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Create every catalog topic that does not exist yet; return the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap,
+        request_timeout_ms=10_000,
+        **(kafka_security() if security is None else security),
+    )
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         try:
@@ -51,13 +93,10 @@ async def ensure_topics(
         existing = set(await admin.list_topics())
         wanted = [
             NewTopic(
-                topics.topic_name(spec.name, prefix),
-                partitions,
-                replication,
-                topic_configs=spec.topic_configs(),
+                topics.topic_name(name, prefix), partitions, replication, topic_configs=configs
             )
-            for spec in topics.CATALOG
-            if topics.topic_name(spec.name, prefix) not in existing
+            for name, configs in catalog_configs(min_insync_replicas).items()
+            if topics.topic_name(name, prefix) not in existing
         ]
         if not wanted:
             return []
@@ -80,10 +119,13 @@ def _topic_errors(response: object) -> Iterable[tuple[str, int, str | None]]:
         yield name, code, message
 
 
-def make_producer(bootstrap: str, **overrides: object) -> AIOKafkaProducer:
+def make_producer(
+    bootstrap: str, *, security: Mapping[str, Any] | None = None, **overrides: object
+) -> AIOKafkaProducer:
     """A producer that reports a send only once every in-sync replica has it (acks=all)."""
     options: dict[str, object] = {
         "bootstrap_servers": bootstrap,
+        **(kafka_security() if security is None else security),
         "acks": "all",
         "linger_ms": 2,
         "request_timeout_ms": 10_000,
@@ -94,10 +136,15 @@ def make_producer(bootstrap: str, **overrides: object) -> AIOKafkaProducer:
 
 
 def make_consumer(
-    bootstrap: str, *names: str, group: str | None, **overrides: object
+    bootstrap: str,
+    *names: str,
+    group: str | None,
+    security: Mapping[str, Any] | None = None,
+    **overrides: object,
 ) -> AIOKafkaConsumer:
     options: dict[str, object] = {
         "bootstrap_servers": bootstrap,
+        **(kafka_security() if security is None else security),
         "group_id": group,
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",

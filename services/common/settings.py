@@ -6,8 +6,9 @@ Nothing here is read at import time: build ``Settings()`` in a composition root.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SOURCES = (
@@ -52,6 +53,8 @@ class Settings(BaseSettings):
 
     kafka_bootstrap: str | None = None
     http_port: int = 8080
+    # The address the intake and the console listen on: 0.0.0.0 in a container (deploy/).
+    http_host: str = "127.0.0.1"
     console_port: int = 8090
     source_keys: str | None = None
     policy: Path | None = None
@@ -64,6 +67,13 @@ class Settings(BaseSettings):
     topic_prefix: str = ""
     partitions: int = Field(default=6, ge=1)
     replication_factor: int = Field(default=1, ge=1)
+    # Kafka client security and durability (README, "On a real Kafka cluster").
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ca_file: Path | None = None
+    min_insync_replicas: int | None = Field(default=None, ge=1)
     state_dir: Path = Path(".dispatch-state")
     tick_interval: float = Field(default=0.5, gt=0, description="seconds between clock ticks")
     log_level: str = "INFO"
@@ -85,10 +95,41 @@ class Settings(BaseSettings):
         "webhook_secret",
         "text_gateway",
         "token_secret",
+        "kafka_sasl_mechanism",
+        "kafka_sasl_username",
+        "kafka_ca_file",
+        "min_insync_replicas",
+        mode="before",
     )
     @classmethod
-    def _blank_is_unset(cls, value: str | None) -> str | None:
-        return value or None
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _kafka_security_is_whole(self) -> Settings:
+        protocol = self.kafka_security_protocol
+        sasl = protocol.startswith("SASL_")
+        if sasl and not (self.kafka_sasl_mechanism and self.kafka_sasl_username):
+            raise ValueError(
+                f"DISPATCH_KAFKA_SECURITY_PROTOCOL={protocol} needs DISPATCH_KAFKA_SASL_MECHANISM "
+                "and DISPATCH_KAFKA_SASL_USERNAME (and DISPATCH_KAFKA_SASL_PASSWORD)"
+            )
+        if not sasl and self.kafka_sasl_mechanism:
+            raise ValueError(
+                f"DISPATCH_KAFKA_SASL_MECHANISM is set but DISPATCH_KAFKA_SECURITY_PROTOCOL is "
+                f"{protocol}: use SASL_SSL (or SASL_PLAINTEXT)"
+            )
+        if self.kafka_ca_file and not protocol.endswith("SSL"):
+            raise ValueError(
+                f"DISPATCH_KAFKA_CA_FILE is set but DISPATCH_KAFKA_SECURITY_PROTOCOL is "
+                f"{protocol}: use SSL or SASL_SSL"
+            )
+        if self.min_insync_replicas and self.min_insync_replicas > self.replication_factor:
+            raise ValueError(
+                f"DISPATCH_MIN_INSYNC_REPLICAS={self.min_insync_replicas} exceeds "
+                f"DISPATCH_REPLICATION_FACTOR={self.replication_factor}: no write could succeed"
+            )
+        return self
 
     def keys_by_source(self) -> dict[str, str]:
         if self.source_keys is None:

@@ -41,7 +41,11 @@ def create_app(settings: Settings, bootstrap: str, policy: Policy | None = None)
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         install_log_masking()
         await ensure_topics(
-            bootstrap, settings.topic_prefix, settings.partitions, settings.replication_factor
+            bootstrap,
+            settings.topic_prefix,
+            settings.partitions,
+            settings.replication_factor,
+            min_insync_replicas=settings.min_insync_replicas,
         )
         async with AsyncExitStack() as stack:
             # No linger: an answer waits for two acknowledged writes in a row (request, then

@@ -16,6 +16,7 @@ import time
 import orjson
 from aiokafka import AIOKafkaConsumer
 
+from services.common.bus import kafka_security
 from services.notifier.recipients import notification_id
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class LedgerFollower:
         self.consumer = AIOKafkaConsumer(
             topic,
             bootstrap_servers=bootstrap,
+            **kafka_security(),
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",

@@ -18,7 +18,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from schemas import topics
 from schemas.policy import Policy
-from services.common.bus import Topics, ensure_topics
+from services.common.bus import Topics, ensure_topics, kafka_security
 from services.common.privacy import install_log_masking
 from services.common.settings import Settings
 from services.router import registry as registry_module
@@ -30,21 +30,40 @@ log = logging.getLogger(__name__)
 COMPACTED = {"cleanup.policy": "compact", "retention.ms": "-1"}
 
 
+def state_topic_configs(settings: Settings) -> dict[str, str]:
+    """The router's own topics: compacted, kept, as durable as the catalog's."""
+    configs = dict(COMPACTED)
+    if settings.min_insync_replicas:
+        configs["min.insync.replicas"] = str(settings.min_insync_replicas)
+    return configs
+
+
 async def ensure_state_topics(settings: Settings, bootstrap: str) -> None:
     """The catalog's topics, and the router's own two (compacted), partitioned like the
     requests: a ticket's changelog partition is its inputs' partition."""
     names = Topics(settings.topic_prefix)
+    security = kafka_security(settings)
     await ensure_topics(
-        bootstrap, settings.topic_prefix, settings.partitions, settings.replication_factor
+        bootstrap,
+        settings.topic_prefix,
+        settings.partitions,
+        settings.replication_factor,
+        min_insync_replicas=settings.min_insync_replicas,
+        security=security,
     )
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, **security)
     await admin.start()
     try:
         described = await admin.describe_topics([names(topics.REQUESTS)])
         count = len(described[0]["partitions"]) or settings.partitions
         existing = set(await admin.list_topics())
         wanted = [
-            NewTopic(names(name), count, settings.replication_factor, topic_configs=COMPACTED)
+            NewTopic(
+                names(name),
+                count,
+                settings.replication_factor,
+                topic_configs=state_topic_configs(settings),
+            )
             for name in (STATE, PLACES)
             if names(name) not in existing
         ]
