@@ -12,14 +12,16 @@ from importlib import resources
 from typing import Any
 
 import orjson
-from fastapi import FastAPI
+from fastapi import FastAPI, Query
 from fastapi.responses import HTMLResponse, ORJSONResponse, StreamingResponse
 
 from schemas import topics
 from schemas.codec import EventDecodeError, decode, to_dict
+from schemas.policy import load_policy
 from services.common.bus import Topics, make_consumer
 from services.common.settings import Settings
 from services.console.kpis import Kpis
+from services.reports import Ledger, Period, PeriodError, assessment, hotspots
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ class Board:
 
     def __init__(self) -> None:
         self.kpis = Kpis()
+        self.history = Ledger()  # the facts of 三率考核 and 每月一题 (services/reports)
         self.listeners: set[asyncio.Queue[bytes]] = set()
 
     def publish(self, payload: bytes) -> None:
@@ -62,14 +65,22 @@ async def follow(board: Board, bootstrap: str, names: Topics) -> None:
             # Topics are fetched unevenly: a claim can come before its assignment. Fold in
             # event-time order (the order the router decided in, for one ticket).
             for event in sorted(events, key=lambda e: e.time):
+                board.history.add(event)
                 if board.kpis.fold(event) and event.TOPIC == topics.DECISIONS:
                     board.publish(orjson.dumps(to_dict(event)))
     finally:
         await consumer.stop()
 
 
+def _refused(err: ValueError) -> ORJSONResponse:
+    """A query the reports cannot answer: a problem document, never a 500."""
+    body = {"type": "about:blank", "title": "参数无效", "status": 422, "detail": str(err)}
+    return ORJSONResponse(body, status_code=422, media_type="application/problem+json")
+
+
 def create_app(settings: Settings, bootstrap: str) -> FastAPI:
     board = Board()
+    policy = load_policy(settings.policy, settings.sla_scale)
     names = Topics(settings.topic_prefix)
 
     @asynccontextmanager
@@ -112,6 +123,28 @@ def create_app(settings: Settings, bootstrap: str) -> FastAPI:
             ]
             for state, tickets in found.items()
         }
+
+    @app.get("/api/assessment", response_model=None)
+    async def assessment_report(
+        first: str | None = Query(None, alias="from"),
+        last: str | None = Query(None, alias="to"),
+        by: str = "street",
+    ) -> dict[str, Any] | ORJSONResponse:
+        """三率考核 of the period (the same figures as `dispatch report assess`)."""
+        try:
+            return assessment(board.history.facts(), Period.parse(first, last), by, policy)
+        except (PeriodError, ValueError) as err:
+            return _refused(err)
+
+    @app.get("/api/hotspots", response_model=None)
+    async def hotspots_report(
+        first: str | None = Query(None, alias="from"), last: str | None = Query(None, alias="to")
+    ) -> dict[str, Any] | ORJSONResponse:
+        """诉求热点 and 每月一题 candidates (the same figures as `dispatch report hotspots`)."""
+        try:
+            return hotspots(board.history.facts(), Period.parse(first, last), policy)
+        except PeriodError as err:
+            return _refused(err)
 
     @app.get("/api/stream")
     async def stream() -> StreamingResponse:
