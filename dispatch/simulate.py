@@ -84,17 +84,13 @@ class Simulation:
         self.categories = [c for c in policy.categories if c.code != policy.default_category]
 
     def arrivals(self, first: date, days: int, per_year: int) -> Iterator[datetime]:
-        per_hour = sum(HOURS)
         for d in range(days):
             day = first + timedelta(days=d)
             mean = per_year / 365 * WEEKDAYS[day.weekday()] * (1.1 if day.month in (7, 8) else 1)
             n = max(0, round(self.rng.gauss(mean, math.sqrt(mean))))
-            hours = self.rng.choices(range(24), weights=HOURS, k=n) if per_hour else []
-            for hour in sorted(hours):
-                minute = self.rng.uniform(0, 60)
-                yield datetime(day.year, day.month, day.day, hour, tzinfo=CHINA) + timedelta(
-                    minutes=minute
-                )
+            hours = self.rng.choices(range(24), weights=HOURS, k=n)
+            start = datetime(day.year, day.month, day.day, tzinfo=CHINA)
+            yield from sorted(start + timedelta(hours=h + self.rng.random()) for h in hours)
 
     def request(self, n: int, when: datetime) -> RequestReceived:
         rng = self.rng
@@ -209,8 +205,9 @@ class Simulation:
             self.schedule(ticket, now)
 
     def run(self, first: date, days: int, per_year: int) -> Iterator[CloudEvent]:
-        yield published(self.policy)
-        end = datetime.combine(first + timedelta(days=days), datetime.min.time(), CHINA)
+        begin = datetime.combine(first, datetime.min.time(), CHINA)
+        yield published(self.policy).model_copy(update={"time": begin})  # time from the story
+        end = begin + timedelta(days=days)
         for n, when in enumerate(self.arrivals(first, days, per_year)):
             yield from self._until(when)
             yield from self.feed(self.request(n, when))
