@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo up test lint typecheck imports unit schemas clean
+.PHONY: install demo up test lint typecheck imports unit schemas clean browser
 
 install: $(STAMP)
 
@@ -31,8 +31,19 @@ typecheck: install
 imports: install
 	$(BIN)/lint-imports
 
-test: lint typecheck imports
+test: lint typecheck imports browser
 	$(BIN)/python -m pytest
+
+# Headless Chromium and CJK fonts for the report pages' test (tests/e2e/test_report_pages.py);
+# Playwright drives this browser (`playwright install` cannot download one here). Idempotent;
+# as root without sudo, or with sudo; where neither works the test skips and says why.
+browser:
+	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "noto.*cjk"; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then \
+		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; \
+	else echo "make browser: cannot apt-get install chromium fonts-noto-cjk (not root, no sudo)"; fi
 
 unit: install
 	$(BIN)/python -m pytest tests/unit

@@ -72,6 +72,8 @@ def parser() -> argparse.ArgumentParser:
     _audit_parser(sub)
     _watch_parser(sub)
     _token_parser(sub)
+    _report_parser(sub)
+    _simulate_parser(sub)
     return top
 
 
@@ -84,6 +86,48 @@ def _token_parser(sub: Any) -> None:
     token.add_argument("--sub", help="who: a name or staff id (default: the role)")
     token.add_argument("--ttl", default="8h", help="lifetime: 8h, 30m, 2d (default 8h)")
     token.add_argument("--log-level", help=argparse.SUPPRESS)
+
+
+def _report_parser(sub: Any) -> None:
+    """``dispatch report assess|hotspots --from DATE --to DATE [--by …] [--out DIR]``."""
+    text = "三率考核 and 每月一题 hot spots over a period of the history"
+    report = sub.add_parser("report", help=text, description=text)
+    kinds = report.add_subparsers(dest="report_command", required=True, metavar="REPORT")
+    texts = {
+        "assess": "三率考核: received, response, resolution and satisfaction rates, score, rank",
+        "hotspots": "诉求热点: (category, place) clusters, change, repeats, 每月一题 candidates",
+    }
+    for name, text in texts.items():
+        cmd = kinds.add_parser(name, help=text, description=text)
+        _common(cmd)
+        cmd.add_argument("--from", dest="first", required=True, metavar="DATE")
+        cmd.add_argument("--to", dest="last", required=True, metavar="DATE")
+        if name == "assess":
+            cmd.add_argument(
+                "--by", choices=["street", "community", "department", "microgrid"],
+                default="street",
+            )  # fmt: skip
+        cmd.add_argument("--out", default="report-out", metavar="DIR", help="output directory")
+        cmd.add_argument(
+            "--history",
+            metavar="FILE",
+            help="read a history file of `dispatch simulate` instead of Kafka",
+        )
+
+
+def _simulate_parser(sub: Any) -> None:
+    """``dispatch simulate --days N --out DIR [--bootstrap …]``."""
+    text = (
+        "a realistic year (or N days) of the sample district through the router's kernel: "
+        "writes DIR/history.jsonl; with --bootstrap also publishes it to the topics"
+    )
+    cmd = sub.add_parser("simulate", help=text, description=text)
+    _common(cmd)
+    cmd.add_argument("--days", type=int, default=365)
+    cmd.add_argument("--start", default="2026-01-01", metavar="DATE", help="the first day")
+    cmd.add_argument("--per-year", type=int, default=21_000, help="requests a year (seeds: 21,140)")
+    cmd.add_argument("--seed", type=int, default=2026)
+    cmd.add_argument("--out", default="simulate-out", metavar="DIR")
 
 
 def _audit_parser(sub: Any) -> None:
@@ -319,6 +363,24 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     )
 
 
+def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dispatch.report import run
+
+    history = Path(args.history) if args.history else None
+    by = getattr(args, "by", "street")
+    return run(settings, args.report_command, args.first, args.last, by, Path(args.out), history)
+
+
+def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dispatch.simulate import run
+
+    return run(settings, args.days, args.start, args.per_year, args.seed, Path(args.out))
+
+
 def cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
     from services.console.reader import WatchError
     from services.console.watch import run_watch
@@ -351,6 +413,8 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "audit": cmd_audit,
     "watch": cmd_watch,
     "token": cmd_token,
+    "report": cmd_report,
+    "simulate": cmd_simulate,
 }
 
 

@@ -105,6 +105,10 @@ class UpdateData(Model):
 
 class FeedbackData(UpdateData):
     satisfaction: int = Field(ge=1, le=5)
+    solved: bool | None = Field(default=None, description="回访: the resident says it is solved")
+    contacted: bool | None = Field(
+        default=None, description="回访: the handler contacted the resident"
+    )
 
 
 class WhistleData(UpdateData):
@@ -225,7 +229,7 @@ class TicketEscalated(Decision):
 
 class ClosedData(Model):
     ticket_id: str
-    outcome: Literal["resolved", "merged"]
+    outcome: Literal["resolved", "merged", "invalid"]
     merged_into: str | None = Field(default=None, description="the open ticket a repeat joined")
     on_time: bool | None = Field(description="resolved by resolve_by; null when merged")
     satisfaction: int | None = Field(default=None, ge=1, le=5)

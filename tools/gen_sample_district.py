@@ -1116,6 +1116,8 @@ def build() -> dict[str, Any]:
         "rules": RULES,
         "deadlines": DEADLINES,
         "calendar": build_calendar(),
+        # 三率考核 as Beijing weighs it: 响应率 30%, 解决率 35%, 满意率 35%
+        "assessment": {"weights": Flow(response=0.30, resolution=0.35, satisfaction=0.35)},
     }
 
 

@@ -310,6 +310,27 @@ class Lifecycle(Frozen):
     )
 
 
+class Weights(Frozen):
+    """三率考核: how much each rate weighs in a unit's score; they add up to 1."""
+
+    response: float = Field(default=0.30, ge=0, le=1, description="响应率 (claimed in time)")
+    resolution: float = Field(default=0.35, ge=0, le=1, description="解决率 (feedback: solved)")
+    satisfaction: float = Field(default=0.35, ge=0, le=1, description="满意率 (feedback ≥ 4)")
+
+    @model_validator(mode="after")
+    def _add_up_to_one(self) -> Weights:
+        total = self.response + self.resolution + self.satisfaction
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"assessment weights add up to {total:g}, not 1")
+        return self
+
+
+class Assessment(Frozen):
+    """The monthly 三率考核 of streets, communities and departments (services/reports)."""
+
+    weights: Weights = Weights()
+
+
 class Policy(Frozen):
     name: str
     timezone: str = "Asia/Shanghai"
@@ -322,6 +343,7 @@ class Policy(Frozen):
     deadlines: Deadlines
     calendar: Calendar = Calendar()
     lifecycle: Lifecycle = Lifecycle()
+    assessment: Assessment = Assessment()
     content_hash: str = ""
     sla_scale: float = 1.0
     document: str = Field(default="", repr=False, description="the source text, verbatim")

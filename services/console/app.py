@@ -12,11 +12,12 @@ from importlib import resources
 from typing import Any
 
 import orjson
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, ORJSONResponse, StreamingResponse
 
 from schemas import topics
 from schemas.codec import EventDecodeError, decode, to_dict
+from schemas.policy import load_policy
 from services.common import status
 from services.common.bus import Topics, make_consumer
 from services.common.identity import Credentials
@@ -24,6 +25,7 @@ from services.common.permissions import is_operator
 from services.common.privacy import install_log_masking, mask_text
 from services.common.settings import Settings
 from services.console.kpis import Kpis
+from services.reports import Ledger, Period, PeriodError, assessment, hotspots
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ class Board:
 
     def __init__(self) -> None:
         self.kpis = Kpis()
+        self.history = Ledger()  # the facts of 三率考核 and 每月一题 (services/reports)
         self.listeners: set[asyncio.Queue[bytes]] = set()
 
     def publish(self, payload: bytes) -> None:
@@ -66,6 +69,7 @@ async def follow(board: Board, bootstrap: str, names: Topics) -> None:
             # Topics are fetched unevenly: a claim can come before its assignment. Fold in
             # event-time order (the order the router decided in, for one ticket).
             for event in sorted(events, key=lambda e: e.time):
+                board.history.add(event)
                 if board.kpis.fold(event) and event.TOPIC == topics.DECISIONS:
                     # masked: a summary quotes the resident's description
                     board.publish(mask_text(orjson.dumps(to_dict(event)).decode()).encode())
@@ -97,8 +101,15 @@ def operator_check(credentials: Credentials) -> Any:
     return Depends(check)
 
 
+def _unanswerable(err: ValueError) -> ORJSONResponse:
+    """A query the reports cannot answer: a problem document, never a 500."""
+    body = {"type": "about:blank", "title": "参数无效", "status": 422, "detail": str(err)}
+    return ORJSONResponse(body, status_code=422, media_type="application/problem+json")
+
+
 def create_app(settings: Settings, bootstrap: str) -> FastAPI:
     board = Board()
+    policy = load_policy(settings.policy, settings.sla_scale)
     names = Topics(settings.topic_prefix)
     operator = operator_check(Credentials({}, settings.token_secret))
 
@@ -156,6 +167,28 @@ def create_app(settings: Settings, bootstrap: str) -> FastAPI:
             ]
             for state, tickets in found.items()
         }
+
+    @app.get("/api/assessment", response_model=None, dependencies=[operator])
+    async def assessment_report(
+        first: str | None = Query(None, alias="from"),
+        last: str | None = Query(None, alias="to"),
+        by: str = "street",
+    ) -> dict[str, Any] | ORJSONResponse:
+        """三率考核 of the period (the same figures as `dispatch report assess`)."""
+        try:
+            return assessment(board.history.facts(), Period.parse(first, last), by, policy)
+        except (PeriodError, ValueError) as err:
+            return _unanswerable(err)
+
+    @app.get("/api/hotspots", response_model=None, dependencies=[operator])
+    async def hotspots_report(
+        first: str | None = Query(None, alias="from"), last: str | None = Query(None, alias="to")
+    ) -> dict[str, Any] | ORJSONResponse:
+        """诉求热点 and 每月一题 candidates (the same figures as `dispatch report hotspots`)."""
+        try:
+            return hotspots(board.history.facts(), Period.parse(first, last), policy)
+        except PeriodError as err:
+            return _unanswerable(err)
 
     @app.get("/api/stream", dependencies=[operator])
     async def stream() -> StreamingResponse:

@@ -69,6 +69,8 @@ class UpdateIn(BaseModel):
     actor: str = Field(min_length=1, max_length=100, description="谁:姓名或岗位")
     note: str | None = Field(default=None, max_length=2000, description="说明")
     satisfaction: int | None = Field(default=None, ge=1, le=5, description="满意度 1-5")
+    solved: bool | None = Field(default=None, description="回访:是否解决(feedback only)")
+    contacted: bool | None = Field(default=None, description="回访:是否联系(feedback only)")
     department: str | None = Field(
         default=None, min_length=1, max_length=100, description="吹哨报到的部门(编号或名称)"
     )
@@ -95,6 +97,11 @@ def rule_errors(update: UpdateIn, departments: Mapping[str, str]) -> list[dict[s
         errors.append(
             {"pointer": "#/satisfaction", "detail": "satisfaction 只能与 action=feedback 一起提交"}
         )
+    for name in ("solved", "contacted"):
+        if update.action != "feedback" and getattr(update, name) is not None:
+            errors.append(
+                {"pointer": f"#/{name}", "detail": f"{name} 只能与 action=feedback 一起提交"}
+            )
     if update.action == "whistle":
         if update.department is None:
             errors.append({"pointer": "#/department", "detail": "whistle 需要 department"})
@@ -148,7 +155,13 @@ def update_event(
     if update.action == "feedback":
         assert update.satisfaction is not None
         return TicketFeedback(
-            **envelope, data=FeedbackData(**base, satisfaction=update.satisfaction)
+            **envelope,
+            data=FeedbackData(
+                **base,
+                satisfaction=update.satisfaction,
+                solved=update.solved,
+                contacted=update.contacted,
+            ),
         )
     if update.action == "whistle":
         department = department_id(update.department or "", departments)

@@ -65,3 +65,16 @@ def test_whistle_names_the_department_by_its_id_and_feedback_keeps_satisfaction(
     assert isinstance(whistled, TicketWhistled) and whistled.data.department == "DEP-SW"
     rated = event_for({"action": "feedback", "actor": "回访员", "satisfaction": 3})
     assert isinstance(rated, TicketFeedback) and rated.data.satisfaction == 3
+
+
+def test_feedback_carries_solved_and_contacted_and_only_feedback_may() -> None:
+    event = event_for(
+        {"action": "feedback", "actor": "回访员", "satisfaction": 4, "solved": True,
+         "contacted": False}
+    )  # fmt: skip
+    assert isinstance(event, TicketFeedback)
+    assert (event.data.solved, event.data.contacted) == (True, False)
+    silent = event_for({"action": "feedback", "actor": "回访员", "satisfaction": 4})
+    assert isinstance(silent, TicketFeedback) and silent.data.solved is None
+    assert pointers({"action": "claim", "actor": "a", "solved": True}) == ["#/solved"]
+    assert pointers({"action": "resolve", "actor": "a", "contacted": True}) == ["#/contacted"]
