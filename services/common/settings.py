@@ -75,9 +75,20 @@ class Settings(BaseSettings):
     notify_rate_burst: int = Field(default=5, ge=1)
     notify_commit_interval_s: float = Field(default=1.0, gt=0)
     notify_max_in_flight: int = Field(default=1000, ge=1)
+    # The console (README, "Operator console"): people's tokens, and where operators' actions go.
+    token_secret: str | None = None  # HS256 key of sign-in tokens (CONTRACT: DISPATCH_TOKEN_SECRET)
+    intake_url: str | None = None  # the intake the console forwards actions to; unset: local
+    console_intake_key: str | None = None  # transitional: see services/console/actions.py
 
     @field_validator(
-        "kafka_bootstrap", "source_keys", "notify_webhook", "webhook_secret", "text_gateway"
+        "kafka_bootstrap",
+        "source_keys",
+        "notify_webhook",
+        "webhook_secret",
+        "text_gateway",
+        "token_secret",
+        "intake_url",
+        "console_intake_key",
     )
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
@@ -87,6 +98,11 @@ class Settings(BaseSettings):
         if self.source_keys is None:
             return demo_source_keys()
         return parse_source_keys(self.source_keys)
+
+    @property
+    def intake_base(self) -> str:
+        """The intake's base URL: ``DISPATCH_INTAKE_URL``, else this machine's intake port."""
+        return (self.intake_url or f"http://127.0.0.1:{self.http_port}").rstrip("/")
 
     @property
     def uses_demo_keys(self) -> bool:

@@ -8,18 +8,19 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from typing import Any
 
 import orjson
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, ORJSONResponse, StreamingResponse
+from fastapi.responses import ORJSONResponse, StreamingResponse
 
 from schemas import topics
 from schemas.codec import EventDecodeError, decode, to_dict
 from services.common.bus import Topics, make_consumer
 from services.common.settings import Settings
 from services.console.kpis import Kpis
+from services.console.pages import mount_pages
+from services.console.tickets import Tickets
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class Board:
 
     def __init__(self) -> None:
         self.kpis = Kpis()
+        self.tickets = Tickets()  # the pages' store (pages.py)
         self.listeners: set[asyncio.Queue[bytes]] = set()
 
     def publish(self, payload: bytes) -> None:
@@ -62,6 +64,7 @@ async def follow(board: Board, bootstrap: str, names: Topics) -> None:
             # Topics are fetched unevenly: a claim can come before its assignment. Fold in
             # event-time order (the order the router decided in, for one ticket).
             for event in sorted(events, key=lambda e: e.time):
+                board.tickets.fold(event)
                 if board.kpis.fold(event) and event.TOPIC == topics.DECISIONS:
                     board.publish(orjson.dumps(to_dict(event)))
     finally:
@@ -86,9 +89,7 @@ def create_app(settings: Settings, bootstrap: str) -> FastAPI:
         title="接诉即办 operator console", lifespan=lifespan, default_response_class=ORJSONResponse
     )
 
-    @app.get("/", response_class=HTMLResponse)
-    async def page() -> str:
-        return resources.files("services.console").joinpath("page.html").read_text()
+    mount_pages(app, board, settings)  # /, /tickets, /grid … and their /api/view/* (pages.py)
 
     @app.get("/api/kpis")
     async def kpis() -> dict[str, Any]:
