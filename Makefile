@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo up test lint typecheck imports unit schemas clean
+.PHONY: install demo up test lint typecheck imports unit schemas clean browser
 
 install: $(STAMP)
 
@@ -31,8 +31,16 @@ typecheck: install
 imports: install
 	$(BIN)/lint-imports
 
-test: lint typecheck imports
+test: lint typecheck imports browser
 	$(BIN)/python -m pytest
+
+# The console's browser tests drive Debian's Chromium (tests/e2e/test_console_browser.py), with
+# CJK fonts for the screenshots. Installed once, as root; where that cannot be, the tests skip.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -q "Noto Sans CJK"; then \
+		(apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk) \
+		|| echo "make browser: could not install chromium and fonts-noto-cjk (root and apt needed); the browser tests will skip"; \
+	fi
 
 unit: install
 	$(BIN)/python -m pytest tests/unit

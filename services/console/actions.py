@@ -16,7 +16,7 @@ intake takes operator tokens.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
 import httpx
 from fastapi import APIRouter, Depends, Request
@@ -24,7 +24,7 @@ from fastapi.responses import HTMLResponse
 
 from services.common.privacy import mask_text
 from services.console.signin import Principal
-from services.console.site import Console
+from services.console.site import Console, Operator, operator
 
 # action: its Chinese name and the fields it carries besides action, actor and note
 ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -116,8 +116,7 @@ async def forward(
 
 
 def router(console: Console) -> APIRouter:
-    api = APIRouter(dependencies=[Depends(console.operator)])
-    Operator = Annotated[Principal, Depends(console.operator)]
+    api = APIRouter(dependencies=[Depends(operator)])
 
     def panel(ticket_id: str, result: dict[str, Any] | None = None) -> HTMLResponse:
         page = console.render(

@@ -21,6 +21,7 @@ from services.console.site import LATER, Board, Console, Unauthorized
 def mount_pages(app: FastAPI, board: Board, settings: Settings) -> None:
     """Add the pages, their views and actions, and the static assets to the console app."""
     console = Console(board, settings, load_policy(settings.policy, settings.sla_scale))
+    app.state.console = console
     static = resources.files("services.console").joinpath("web/static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 

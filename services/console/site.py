@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any, Protocol
 
-from fastapi import Header
+from fastapi import Depends, Header, Request
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from schemas.policy import Policy
@@ -113,8 +113,14 @@ class Console:
     def render(self, name: str, **values: Any) -> str:
         return self.env.get_template(name).render(**values)
 
-    def operator(self, authorization: Annotated[str | None, Header()] = None) -> Principal:
-        found = operator_from(authorization, self.settings)
-        if found is None:
-            raise Unauthorized
-        return found
+
+def operator(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+    """The signed-in operator of a console API call; 401 problem otherwise."""
+    console: Console = request.app.state.console
+    found = operator_from(authorization, console.settings)
+    if found is None:
+        raise Unauthorized
+    return found
+
+
+Operator = Annotated[Principal, Depends(operator)]

@@ -16,8 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from schemas.codec import EventDecodeError, decode
 from schemas.words import CHINA
 from services.console.queries import Filters, department_load, grid_load, search
-from services.console.signin import Principal
-from services.console.site import Console
+from services.console.site import Console, Operator, operator
 from services.console.tickets import Ticket
 from services.console.timeline import line
 
@@ -64,9 +63,8 @@ def ticket_json(t: Ticket, now: datetime, lines: bool = False) -> dict[str, Any]
 
 
 def router(console: Console) -> APIRouter:
-    api = APIRouter(dependencies=[Depends(console.operator)])
+    api = APIRouter(dependencies=[Depends(operator)])
     store = console.board.tickets
-    Operator = Annotated[Principal, Depends(console.operator)]
 
     def html(name: str, **values: Any) -> HTMLResponse:
         now = datetime.now(UTC)

@@ -81,6 +81,12 @@ def test_console_apis_refuse_without_a_token_with_a_problem_document(client: Tes
     assert refused.status_code == 401
 
 
+def test_the_signed_in_operator_is_who_the_token_names(client: TestClient) -> None:
+    me = client.get("/api/me", headers=auth())
+    assert me.status_code == 200
+    assert me.json() == {"sub": "值班员王", "role": "operator", "unit": "DIST"}
+
+
 def test_pages_are_shells_that_hold_no_ticket_data(client: TestClient, board: Board) -> None:
     [ticket] = board.tickets.all()
     for path in ("/", "/tickets", f"/tickets/{ticket.ticket_id}", "/grid", "/shelf"):

@@ -107,8 +107,8 @@
     }
   }
 
+  fillFilters();  // a deferred script runs before htmx's first requests (DOMContentLoaded)
   document.addEventListener("DOMContentLoaded", async () => {
-    fillFilters();
     $("signin").addEventListener("submit", async (evt) => {
       evt.preventDefault();
       sessionStorage.setItem(KEY, $("token").value.trim());
