@@ -32,7 +32,9 @@ def mount_pages(app: FastAPI, board: Board, settings: Settings) -> None:
                 "type": "about:blank",
                 "title": "Unauthorized",
                 "status": 401,
-                "detail": "需要操作员令牌:Authorization: Bearer <token>(role=operator)",
+                "detail": "需要操作员令牌:Authorization: Bearer <token>(role=operator)"
+                if settings.token_secret
+                else "控制台未配置 DISPATCH_TOKEN_SECRET:无法验证令牌,任何人都不能登录",
             },
             status_code=401,
             media_type="application/problem+json",

@@ -125,6 +125,7 @@ def router(console: Console) -> APIRouter:
             "overview.html",
             k=console.board.kpis.as_json(now),
             urgent=urgent[:20],
+            urgent_total=len(urgent),
             today_sources=trends.sources([today]),
             today_tiers=trends.tier_counts([today]),
             week_sources=trends.sources(week),

@@ -87,6 +87,14 @@ def test_the_signed_in_operator_is_who_the_token_names(client: TestClient) -> No
     assert me.json() == {"sub": "值班员王", "role": "operator", "unit": "DIST"}
 
 
+def test_a_console_without_a_token_secret_says_why_nobody_signs_in(board: Board) -> None:
+    app = FastAPI()
+    mount_pages(app, board, Settings(policy=SMALL_POLICY))
+    answer = TestClient(app).get("/api/me", headers=auth())
+    assert answer.status_code == 401
+    assert "DISPATCH_TOKEN_SECRET" in answer.json()["detail"]
+
+
 def test_pages_are_shells_that_hold_no_ticket_data(client: TestClient, board: Board) -> None:
     [ticket] = board.tickets.all()
     for path in ("/", "/tickets", f"/tickets/{ticket.ticket_id}", "/grid", "/shelf"):

@@ -31,7 +31,11 @@
     const t = token();
     if (!t) { show(null); return false; }
     const answer = await fetch("/api/me", { headers: { Authorization: "Bearer " + t } });
-    if (answer.status !== 200) { signOut("令牌无效或已过期,请重新登录"); return false; }
+    if (answer.status !== 200) {
+      const problem = await answer.json().catch(() => ({}));
+      signOut("令牌无效或已过期,请重新登录。" + (problem.detail || ""));
+      return false;
+    }
     show(await answer.json());
     note("");
     return true;
