@@ -174,6 +174,15 @@ async def walk_through(page_: Any, stack: Stack) -> None:
     await expect(district).to_have_text(str(held))
     await page_.screenshot(path=str(SHOTS / "console-grid.png"))
 
+    await page_.set_viewport_size({"width": 390, "height": 844})  # a phone
+    for path in ("/", f"/tickets/{ticket_id}", "/tickets", "/grid"):
+        await page_.goto(stack.console_url + path)
+        await expect(page_.locator("#operator")).to_contain_text("值班员王", timeout=10_000)
+        await expect(page_.locator(".view").first).not_to_contain_text("请先登录", timeout=10_000)
+        wide = await page_.evaluate("document.documentElement.scrollWidth - innerWidth")
+        assert wide <= 1, f"{path} is {wide}px wider than a phone"
+    await page_.set_viewport_size({"width": 1600, "height": 1000})
+
     await page_.goto(stack.console_url + "/shelf")
     await expect(page_.locator("main")).to_contain_text("尚未启用")
     await page_.click("#signout")
