@@ -34,7 +34,8 @@ imports: install
 test: lint typecheck imports browser
 	$(BIN)/python -m pytest
 
-# Headless Chromium and CJK fonts for the report pages' test (tests/e2e/test_report_pages.py);
+# Headless Chromium and CJK fonts for the browser tests (tests/e2e/test_report_pages.py,
+# tests/e2e/test_console_browser.py, whose screenshots need the fonts);
 # Playwright drives this browser (`playwright install` cannot download one here). Idempotent;
 # as root without sudo, or with sudo; where neither works the test skips and says why.
 browser:

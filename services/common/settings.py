@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     notify_rate_burst: int = Field(default=5, ge=1)
     notify_commit_interval_s: float = Field(default=1.0, gt=0)
     notify_max_in_flight: int = Field(default=1000, ge=1)
+    # The console (README, "Operator console"): where operators' actions go.
+    intake_url: str | None = None  # the intake the console forwards actions to; unset: local
 
     @field_validator(
         "kafka_bootstrap",
@@ -99,6 +101,7 @@ class Settings(BaseSettings):
         "kafka_sasl_username",
         "kafka_ca_file",
         "min_insync_replicas",
+        "intake_url",
         mode="before",
     )
     @classmethod
@@ -135,6 +138,11 @@ class Settings(BaseSettings):
         if self.source_keys is None:
             return demo_source_keys()
         return parse_source_keys(self.source_keys)
+
+    @property
+    def intake_base(self) -> str:
+        """The intake's base URL: ``DISPATCH_INTAKE_URL``, else this machine's intake port."""
+        return (self.intake_url or f"http://127.0.0.1:{self.http_port}").rstrip("/")
 
     @property
     def uses_demo_keys(self) -> bool:

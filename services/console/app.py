@@ -8,12 +8,11 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from typing import Any
 
 import orjson
 from fastapi import Depends, FastAPI, Query, Request
-from fastapi.responses import HTMLResponse, ORJSONResponse, StreamingResponse
+from fastapi.responses import ORJSONResponse, StreamingResponse
 
 from schemas import topics
 from schemas.codec import EventDecodeError, decode, to_dict
@@ -25,6 +24,8 @@ from services.common.permissions import is_operator
 from services.common.privacy import install_log_masking, mask_text
 from services.common.settings import Settings
 from services.console.kpis import Kpis
+from services.console.pages import mount_pages
+from services.console.tickets import Tickets
 from services.reports import Ledger, Period, PeriodError, assessment, hotspots
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class Board:
     def __init__(self) -> None:
         self.kpis = Kpis()
         self.history = Ledger()  # the facts of 三率考核 and 每月一题 (services/reports)
+        self.tickets = Tickets()  # the pages' store (pages.py)
         self.listeners: set[asyncio.Queue[bytes]] = set()
 
     def publish(self, payload: bytes) -> None:
@@ -70,6 +72,7 @@ async def follow(board: Board, bootstrap: str, names: Topics) -> None:
             # event-time order (the order the router decided in, for one ticket).
             for event in sorted(events, key=lambda e: e.time):
                 board.history.add(event)
+                board.tickets.fold(event)
                 if board.kpis.fold(event) and event.TOPIC == topics.DECISIONS:
                     # masked: a summary quotes the resident's description
                     board.publish(mask_text(orjson.dumps(to_dict(event)).decode()).encode())
@@ -136,9 +139,7 @@ def create_app(settings: Settings, bootstrap: str) -> FastAPI:
             body, exc.status, headers=headers, media_type="application/problem+json"
         )
 
-    @app.get("/", response_class=HTMLResponse)
-    async def page() -> str:
-        return resources.files("services.console").joinpath("page.html").read_text()
+    mount_pages(app, board, settings)  # /, /tickets, /grid … and their /api/view/* (pages.py)
 
     @app.get("/api/kpis", dependencies=[operator])
     async def kpis() -> dict[str, Any]:

@@ -135,7 +135,7 @@ def channels(settings: Settings, client: httpx.AsyncClient) -> dict[str, Channel
         text = TextGatewayChannel(client, settings.text_gateway, secret)
         found.update(dict.fromkeys(TEXT_CHANNELS, text))
     else:
-        log.warning("DISPATCH_TEXT_GATEWAY is unset: SMS and WeCom texts go to this log only")
+        log.warning("DISPATCH_TEXT_GATEWAY is unset: SMS and WeCom texts go to the log channel")
     return found
 
 

@@ -18,9 +18,10 @@ from services.common.privacy import mask_text
 from services.notifier.channels import Channel, Message
 from services.notifier.delivery import RetryPolicy, deliver
 from services.notifier.ledger import Ledger
+from services.notifier.logchannel import LOG, LogChannel
 from services.notifier.outcomes import Raw, dead_letter, failed, sent
 from services.notifier.ratelimit import RateLimiter
-from services.notifier.recipients import Notifiable, Target, plan
+from services.notifier.recipients import Notifiable, Role, Target, notification_id, plan
 from services.notifier.text import render
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,11 @@ def shown(target: Target) -> str:
     return mask_text(target.address)
 
 
+def logged(decision_id: str, recipient: str, role: Role) -> Target:
+    """The notification of ``recipient`` through the log channel."""
+    return Target(notification_id(decision_id, LOG, recipient), role, recipient, LOG, LOG)
+
+
 class Sender:
     def __init__(
         self,
@@ -52,7 +58,7 @@ class Sender:
     ) -> None:
         self.policy = policy
         self.center_url = center_url
-        self.channels = channels
+        self.channels: dict[str, Channel] = {LOG: LogChannel(), **channels}
         self.producer = producer
         self.names = names
         self.ledger = ledger
@@ -65,28 +71,31 @@ class Sender:
         """Start every notification ``decision`` calls for that is not finished already."""
         route = plan(decision, self.policy, self.center_url)
         log.info("%s", mask_text(render(decision, route.who)))
+        targets = list(route.targets)
         for lost in route.unreachable:
             log.info(
-                "no notification to %s (%s) of %s: %s",
+                "no channel for %s (%s) of %s: %s; the log channel records it",
                 lost.assignee.id,
                 lost.role,
                 decision.subject,
                 lost.why,
             )
+            targets.append(logged(decision.id, lost.assignee.id, lost.role))
         tasks = []
-        for target in route.targets:
-            if target.notification_id in self.ledger:
-                log.info("%s was notified of %s already: not again", target.recipient, decision.id)
-            elif target.channel not in self.channels:
+        for target in targets:
+            if target.channel not in self.channels:
                 log.info(
-                    "no %s gateway: %s of %s only in this log",
+                    "no %s gateway: %s of %s goes to the log channel",
                     target.channel,
                     target.recipient,
                     decision.subject,
                 )
-            else:
-                text = render(decision, route.who, copy=target.role == "copy")
-                tasks.append(self.send(target, decision, text, raw, started))
+                target = logged(decision.id, target.recipient, target.role)
+            if target.notification_id in self.ledger:
+                log.info("%s was notified of %s already: not again", target.recipient, decision.id)
+                continue
+            text = render(decision, route.who, copy=target.role == "copy")
+            tasks.append(self.send(target, decision, text, raw, started))
         return tasks
 
     def send(
@@ -106,7 +115,7 @@ class Sender:
 
     async def _notify(self, target: Target, message: Message, raw: Raw, started: float) -> None:
         recipient = (target.channel, target.address)
-        if target.role != "center":  # people's phones and groups, not the command center
+        if target.role != "center" and target.channel != LOG:  # people's phones and groups
             waited = await self.limiter.acquire(recipient)
             if waited > 0:
                 log.info("rate limit: %s waited %.1fs", shown(target), waited)

@@ -311,23 +311,27 @@ async def test_signed_cloudevent_reaches_the_unit_webhook_and_the_command_center
 async def test_classification_is_not_notified_the_assignment_is(
     notifier: Stack, receivers: dict[str, Receiver]
 ) -> None:
-    decision = assignment(DEP_SW)  # no channel: the command center is the one recipient
+    decision = assignment(DEP_SW)  # no channel: the command center's webhook, and the log
     await publish(notifier, classified(decision.subject))  # same ticket: read before it
     await publish(notifier, decision)
-    records = await notifications(notifier, decision.subject, {"command-center-webhook"})
+    records = await notifications(notifier, decision.subject, {"command-center-webhook", "DEP-SW"})
 
     types = [hit.document["type"] for hit in receivers["center"].of(decision.subject)]
     assert types == ["dispatch.ticket.assigned"]
-    assert set(outcomes(records, "sent", decision.subject)) == {"command-center-webhook"}
+    sent = outcomes(records, "sent", decision.subject)
+    assert set(sent) == {"command-center-webhook", "DEP-SW"}
+    assert sent["DEP-SW"]["channel"] == "log"
 
 
-async def test_sms_and_wecom_texts_reach_the_gateway_and_units_without_channel_are_skipped(
+async def test_sms_and_wecom_texts_reach_the_gateway_and_units_without_channel_are_logged(
     notifier: Stack, receivers: dict[str, Receiver]
 ) -> None:
     decision = assignment(SMS_GRID, copied=[WECOM_GRID, COMMUNITY])
     await publish(notifier, decision)
     records = await notifications(
-        notifier, decision.subject, {SMS_GRID.id, WECOM_GRID.id, "command-center-webhook"}
+        notifier,
+        decision.subject,
+        {SMS_GRID.id, WECOM_GRID.id, COMMUNITY.id, "command-center-webhook"},
     )
 
     texts = {hit.document["channel"]: hit for hit in receivers["gateway"].of(decision.subject)}
@@ -339,8 +343,9 @@ async def test_sms_and_wecom_texts_reach_the_gateway_and_units_without_channel_a
     assert wecom["text"].startswith("【抄送】城北新村南区5幢缺路灯(中事·已派城北社区第1微网格)")
     assert all(hit.verified for hit in texts.values())
     assert texts["sms"].headers["Idempotency-Key"] == sms["id"]
-    recorded = set(outcomes(records, "sent", decision.subject))
-    assert COMMUNITY.id not in recorded
+    recorded = outcomes(records, "sent", decision.subject)
+    assert recorded[COMMUNITY.id]["channel"] == "log"  # no channel: recorded, never nothing
+    assert {recorded[g.id]["channel"] for g in (SMS_GRID, WECOM_GRID)} == {"sms", "wecom"}
     assert not outcomes(records, "failed", decision.subject)
 
 

@@ -51,7 +51,7 @@ def settings(
         topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
         state_dir=state,
         partitions=1,
-        policy=SMALL_POLICY,  # neither assignee has a channel: the webhook is the one recipient
+        policy=SMALL_POLICY,  # neither assignee has a channel: the webhook, and the log channel
         notify_webhook=hook.url,
         notify_tries=2,
         notify_backoff_s=0.05,
@@ -138,10 +138,15 @@ async def test_notifier_killed_after_send_before_commit_does_not_send_again(
 
     def sent_for(decision_id: str) -> Any:
         def done(records: list[Record]) -> bool:
-            return any(
-                orjson.loads(r.value)["data"]["decision_id"] == decision_id
-                for r in with_type(records, "dispatch.notification.sent", TICKET)
-            )
+            channels = {
+                data["channel"]
+                for data in (
+                    orjson.loads(r.value)["data"]
+                    for r in with_type(records, "dispatch.notification.sent", TICKET)
+                )
+                if data["decision_id"] == decision_id
+            }
+            return channels == {"webhook", "log"}
 
         return done
 
@@ -171,10 +176,15 @@ async def test_notifier_killed_after_send_before_commit_does_not_send_again(
         await eventually(delivered, "the escalation reaches the webhook")
         assert posted(hook, first.id) == 1, "the first assignment was posted again"
         sent = [
-            orjson.loads(r.value)["data"]["decision_id"]
-            for r in with_type(records, "dispatch.notification.sent", TICKET)
+            (data["decision_id"], data["channel"])
+            for data in (
+                orjson.loads(r.value)["data"]
+                for r in with_type(records, "dispatch.notification.sent", TICKET)
+            )
         ]
-        assert sorted(sent) == sorted([first.id, second.id])
+        assert sorted(sent) == sorted(
+            (decision.id, channel) for decision in (first, second) for channel in ("webhook", "log")
+        )
     finally:
         await asyncio.to_thread(restarted.stop)  # SIGTERM: commits what is finished
     assert await committed(settings) == 2

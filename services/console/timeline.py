@@ -1,0 +1,155 @@
+"""One line of a ticket's timeline per event: what happened, who did it, when, in Chinese.
+
+Pure. Everything a person reads is masked (phones, ID numbers); reporters' names never appear:
+a request shows its source, not the resident.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from schemas.envelope import CloudEvent
+from schemas.events import (
+    InputRejected,
+    NotificationFailed,
+    NotificationSent,
+    RequestReceived,
+    TicketAssigned,
+    TicketClaimed,
+    TicketClassified,
+    TicketClosed,
+    TicketEscalated,
+    TicketFeedback,
+    TicketRejected,
+    TicketReopened,
+    TicketResolved,
+    TicketWhistled,
+)
+from schemas.words import CHINA, LEVEL_NAMES, REASON_NAMES, SOURCE_NAMES, TIER_NAMES
+from services.common.privacy import mask_text
+
+Kind = Literal["input", "decision", "notification", "refusal"]
+KIND_NAMES = {"input": "输入", "decision": "决定", "notification": "通知", "refusal": "拒收"}
+ROUTER = "派单引擎"
+CHANNEL_NAMES = {"webhook": "接口推送", "sms": "短信", "wecom": "企业微信", "log": "系统日志"}
+UPDATE_TITLES = {
+    "dispatch.ticket.claimed": "签收",
+    "dispatch.ticket.rejected": "退单",
+    "dispatch.ticket.resolved": "办结",
+    "dispatch.ticket.feedback": "回访评价",
+    "dispatch.ticket.reopened": "重新办理",
+    "dispatch.ticket.whistled": "吹哨报到",
+}
+OUTCOME_NAMES = {"resolved": "办结", "merged": "并入重复件", "invalid": "无效件"}
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    time: datetime
+    kind: Kind
+    title: str
+    who: str
+    detail: str
+    event_id: str
+    type: str
+
+    @property
+    def kind_name(self) -> str:
+        return KIND_NAMES[self.kind]
+
+    @property
+    def at(self) -> str:
+        return self.time.astimezone(CHINA).strftime("%m-%d %H:%M:%S")
+
+
+def hm(moment: datetime | None) -> str:
+    return moment.astimezone(CHINA).strftime("%m-%d %H:%M") if moment else "—"
+
+
+def line(event: CloudEvent) -> Line | None:
+    """The timeline line of ``event``; None for events that are not about a ticket's life."""
+    made = _describe(event)
+    if made is None:
+        return None
+    kind, title, who, detail = made
+    return Line(event.time, kind, title, mask_text(who), mask_text(detail), event.id, event.type)
+
+
+def _describe(event: CloudEvent) -> tuple[Kind, str, str, str] | None:
+    if isinstance(event, RequestReceived):
+        d = event.data
+        place = (d.location.address or d.location.community or "") if d.location else ""
+        detail = d.description + (f"(地址:{place})" if place else "")
+        return "input", "受理诉求", SOURCE_NAMES.get(d.source, d.source), detail
+    if isinstance(event, TicketClassified):
+        c = event.data
+        tier = TIER_NAMES[c.tier] + (" · 紧急" if c.emergency else "")
+        title = f"分类:{c.category_name}({tier})"
+        detail = f"属地 {c.unit.name};规则 {c.rule}" + (
+            f";依据 {'、'.join(c.evidence[:6])}" if c.evidence else ""
+        )
+        return "decision", title, ROUTER, detail
+    if isinstance(event, TicketAssigned):
+        a = event.data
+        copies = "、".join(x.name for x in a.copied_to)
+        detail = f"签收时限 {hm(a.claim_by)},办结时限 {hm(a.resolve_by)}" + (
+            f";抄送 {copies}" if copies else ""
+        )
+        title = f"派单 → {a.assignee.name}({LEVEL_NAMES[a.level]})"
+        return "decision", title, ROUTER, detail
+    if isinstance(event, TicketEscalated):
+        e = event.data
+        title = f"提级:{LEVEL_NAMES[e.from_level]} → {LEVEL_NAMES[e.to_level]} · {e.assignee.name}"
+        detail = f"原因 {REASON_NAMES[e.reason]};签收时限 {hm(e.claim_by)}"
+        return "decision", title, ROUTER, detail
+    if isinstance(event, TicketClosed):
+        c2 = event.data
+        title = f"关闭:{OUTCOME_NAMES.get(c2.outcome, c2.outcome)}"
+        parts = []
+        if c2.on_time is not None:
+            parts.append("按期" if c2.on_time else "超期")
+        if c2.merged_into:
+            parts.append(f"并入 {c2.merged_into}")
+        if c2.satisfaction is not None:
+            parts.append(f"满意度 {c2.satisfaction}")
+        return "decision", title, ROUTER, ";".join(parts)
+    if isinstance(
+        event,
+        TicketClaimed
+        | TicketRejected
+        | TicketResolved
+        | TicketFeedback
+        | TicketReopened
+        | TicketWhistled,
+    ):
+        u = event.data
+        extra = ""
+        if isinstance(event, TicketFeedback):
+            extra = f"满意度 {event.data.satisfaction};"
+        if isinstance(event, TicketWhistled):
+            extra = f"吹哨部门 {event.data.department};"
+        return "input", UPDATE_TITLES[event.type], u.actor, extra + (u.note or "")
+    if isinstance(event, NotificationSent):
+        n = event.data
+        channel = CHANNEL_NAMES.get(n.channel, n.channel)
+        return (
+            "notification",
+            f"已通知 {n.recipient}({channel})",
+            "通知服务",
+            f"第 {n.attempts} 次送达",
+        )
+    if isinstance(event, NotificationFailed):
+        f = event.data
+        title = f"通知失败 {f.recipient}({CHANNEL_NAMES.get(f.channel, f.channel)})"
+        return "notification", title, "通知服务", f"{f.attempts} 次尝试:{f.error}"
+    if isinstance(event, InputRejected):
+        r = event.data
+        return (
+            "refusal",
+            "拒收 / 死信",
+            r.origin.service,
+            r.reason + "".join(f";{e}" for e in r.errors[:3]),
+        )
+    return None

@@ -1,0 +1,172 @@
+"""The console's pages and read APIs in process: sign-in, fragments, JSON, action bodies."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from services.common.identity import Role, mint
+from services.common.settings import Settings
+from services.console.actions import ActionError, update_body, verdict
+from services.console.kpis import Kpis
+from services.console.pages import mount_pages
+from services.console.signin import operator_from
+from services.console.tickets import Tickets
+from tests.conftest import SMALL_POLICY
+from tests.unit.test_console_tickets import request
+
+SECRET = "console-test-secret-of-32-bytes-or-more"
+
+
+def token(role: Role = "operator", ttl: float = 3600, secret: str = SECRET) -> str:
+    """A token of the deployment's own kind (services/common/identity.py); a past ``ttl``
+    makes it expired."""
+    now = datetime.now(UTC)
+    if ttl < 0:
+        return mint(
+            secret, role, "值班员王", "DIST", timedelta(seconds=1), now + timedelta(seconds=ttl)
+        )
+    return mint(secret, role, "值班员王", "DIST", timedelta(seconds=ttl), now)
+
+
+@dataclass
+class Board:
+    kpis: Kpis = field(default_factory=Kpis)
+    tickets: Tickets = field(default_factory=Tickets)
+    listeners: set[asyncio.Queue[bytes]] = field(default_factory=set)
+
+
+@pytest.fixture
+def board() -> Board:
+    made = Board()
+    for event in request("V-1", "城北新村南区7幢楼梯灯不亮,回电13905981234"):
+        made.tickets.fold(event)
+        made.kpis.fold(event)
+    return made
+
+
+@pytest.fixture
+def client(board: Board) -> TestClient:
+    app = FastAPI()
+    mount_pages(app, board, Settings(token_secret=SECRET, policy=SMALL_POLICY))
+    return TestClient(app)
+
+
+def auth(value: str | None = None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {value or token()}"}
+
+
+def test_only_a_valid_unexpired_operator_token_signs_in() -> None:
+    settings = Settings(token_secret=SECRET)
+    who = operator_from(f"Bearer {token()}", settings)
+    assert who is not None and (who.sub, who.role, who.unit) == ("值班员王", "operator", "DIST")
+    for bad in (
+        token(role="handler"),
+        token(ttl=-10),
+        token(secret="another-secret-of-32-bytes-or-longer"),
+        "not-a-jwt",
+    ):
+        assert operator_from(f"Bearer {bad}", settings) is None, bad
+    assert operator_from(None, settings) is None
+    assert operator_from(f"Bearer {token()}", Settings()) is None  # no secret: nobody
+
+
+def test_console_apis_refuse_without_a_token_with_a_problem_document(client: TestClient) -> None:
+    for path in ("/api/tickets", "/api/view/overview", "/api/grid", "/api/me", "/api/view/grid"):
+        answer = client.get(path)
+        assert answer.status_code == 401, path
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["status"] == 401
+        assert client.get(path, headers=auth(token(role="handler"))).status_code == 401
+    refused = client.post("/api/view/tickets/X/actions", data={"action": "remind"})
+    assert refused.status_code == 401
+
+
+def test_the_signed_in_operator_is_who_the_token_names(client: TestClient) -> None:
+    me = client.get("/api/me", headers=auth())
+    assert me.status_code == 200
+    assert me.json() == {"sub": "值班员王", "role": "operator", "unit": "DIST"}
+
+
+def test_a_console_without_a_token_secret_says_why_nobody_signs_in(board: Board) -> None:
+    app = FastAPI()
+    mount_pages(app, board, Settings(policy=SMALL_POLICY))
+    answer = TestClient(app).get("/api/me", headers=auth())
+    assert answer.status_code == 401
+    assert "DISPATCH_TOKEN_SECRET" in answer.json()["detail"]
+
+
+def test_pages_are_shells_that_hold_no_ticket_data(client: TestClient, board: Board) -> None:
+    [ticket] = board.tickets.all()
+    for path in ("/", "/tickets", f"/tickets/{ticket.ticket_id}", "/grid", "/shelf"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert "楼梯灯" not in page.text and 'lang="zh-CN"' in page.text
+    assert "尚未启用" in client.get("/volunteers").text
+    assert client.get("/static/htmx.min.js").status_code == 200
+
+
+def test_ticket_views_show_the_timeline_masked(client: TestClient, board: Board) -> None:
+    [ticket] = board.tickets.all()
+    view = client.get(f"/api/view/tickets/{ticket.ticket_id}", headers=auth())
+    assert view.status_code == 200
+    assert "受理诉求" in view.text and "派单 →" in view.text
+    assert "139****1234" in view.text and "13905981234" not in view.text
+    data = client.get(f"/api/tickets/{ticket.ticket_id}", headers=auth()).json()
+    assert data["status"] == "assigned" and len(data["timeline"]) == 3
+    assert client.get("/api/tickets/NOPE", headers=auth()).status_code == 404
+    listed = client.get("/api/tickets", params={"q": "楼梯灯"}, headers=auth()).json()
+    assert [t["ticket_id"] for t in listed["items"]] == [ticket.ticket_id]
+    assert client.get("/api/tickets", params={"tier": "city"}, headers=auth()).json()["total"] == 0
+    overview = client.get("/api/view/overview", headers=auth())
+    assert "受理" in overview.text and "趋势" in overview.text
+    recent = client.get("/api/view/recent", headers=auth())
+    assert ticket.ticket_id in recent.text
+
+
+def test_the_grid_shows_the_open_ticket_at_its_unit(client: TestClient, board: Board) -> None:
+    [ticket] = board.tickets.all()
+    tree = client.get("/api/grid", headers=auth()).json()["grid"]
+    assert tree["level"] == "district" and tree["open"] == 1
+
+    def find(node: dict, unit: str) -> dict | None:  # type: ignore[type-arg]
+        if node["id"] == unit:
+            return node
+        return next((f for c in node["children"] if (f := find(c, unit))), None)
+
+    held = find(tree, ticket.assignee_id)
+    assert held is not None and held["open"] == 1
+    assert "五级网格" in client.get("/api/view/grid", headers=auth()).text
+
+
+def test_an_action_form_becomes_the_intakes_update_body() -> None:
+    form = {"action": "reassign", "to": "CM-CB", "note": " 属地不符 ", "nonce": "n", "tier": "x"}
+    assert update_body(form, "值班员王") == {
+        "action": "reassign",
+        "actor": "值班员王",
+        "note": "属地不符",
+        "to": "CM-CB",
+    }
+    rated = update_body({"action": "feedback", "satisfaction": "4", "solved": "on"}, "王")
+    assert rated == {"action": "feedback", "actor": "王", "satisfaction": 4, "solved": True}
+    with pytest.raises(ActionError):
+        update_body({"action": "delete"}, "王")
+
+
+def test_the_intakes_refusal_is_shown_with_its_detail_masked() -> None:
+    shown = verdict(
+        422,
+        {
+            "title": "Unprocessable Content",
+            "detail": "1 invalid field(s)",
+            "errors": [{"pointer": "#/action", "detail": "not one of claim… (13905981234)"}],
+        },
+    )
+    assert shown["ok"] is False and shown["status"] == 422
+    assert shown["errors"] == ["#/action not one of claim… (139****1234)"]
+    assert verdict(202, {"event_id": "e1"}) == {"ok": True, "status": 202, "event_id": "e1"}
