@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dispatch.bench import measures
+from dispatch.bench.scaling import router_scaling
 from dispatch.bench.workload import encoded, requests
 from dispatch.broker import EmbeddedBroker
 from schemas.policy import Policy, load_policy
@@ -127,9 +128,8 @@ async def suite(settings: Settings, bootstrap: str, broker: str, quick: bool) ->
     intake = await measures.intake(measures.isolated(base), policy, size["intake"])
     e2e = await measures.e2e_latency(measures.isolated(base), policy, 50.0, size["e2e_seconds"])
     steady = {"rate_per_s": 50.0, "seconds": size["e2e_seconds"]}
-    # router_scaling (drain with 1 and 2 router processes) is dispatch/bench/scaling.py's:
-    # its result goes in the "router_scaling" key below.
-    scaling: dict[str, Any] | None = None
+    # The drain with 1 and 2 router processes of one consumer group (dispatch/bench/scaling.py).
+    scaling = await router_scaling(measures.isolated(base), bootstrap, records)
     late = await measures.escalation_lateness(
         measures.isolated(base), policy, bootstrap, size["late"], size["claim_in"], size["spread"]
     )

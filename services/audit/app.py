@@ -111,6 +111,13 @@ def summary(result: Audit, out: Path) -> list[str]:
             f"{len(verified['pending'])} inputs pending, "
             f"{verified['divergences']} divergences {verified['by_kind'] or ''}".rstrip()
         )
+        logic = report["logic_versions"]
+        if logic["other"]:
+            lines.append(
+                f"logic: {logic['other']} decisions name another logic version than this "
+                f"audit's ({logic['running']}): it cannot re-run them exactly, so a divergence "
+                "among them may be a change of logic, not of the log"
+            )
         for found in report["divergences"][:10]:
             lines.append(
                 f"  {found['kind']:<12} {found['ticket_id'] or '-'} {found['decision_id'] or '-'}"

@@ -15,6 +15,7 @@ from services.audit.policies import PolicyBook, policy_book
 from services.audit.sla import sla_rows, totals
 from services.audit.timeline import timelines
 from services.audit.verify import GRACE, Verification, verify
+from services.router.kernel.version import logic_version
 
 APPROXIMATIONS = (
     "a ticket's updates, links and repeated requests keep their partitions' order; a link "
@@ -61,6 +62,7 @@ def audit(log: AuditLog, *, check: bool, until: datetime | None = None) -> Audit
         "totals": figures.counts,
         "rates": figures.rates,
         "policy_versions": _versions(log, book),
+        "logic_versions": _logic(log),
         "verify": _verified(verified),
         "divergences": None
         if verified is None
@@ -85,6 +87,23 @@ def _versions(log: AuditLog, book: PolicyBook) -> dict[str, Any]:
             for when, version in book.published
         ],
         "problems": list(book.problems),
+    }
+
+
+def _logic(log: AuditLog) -> dict[str, Any]:
+    """Which decision logic the log's decisions name, and which this audit re-runs: a decision
+    of another logic version cannot be re-run exactly (its divergences may be a logic change,
+    not a forgery); the summary says so."""
+    recorded = Counter(
+        r.event.logicversion or "(none recorded)"
+        for r in log.of(topics.DECISIONS)
+        if isinstance(r.event, Decision)
+    )
+    running = logic_version()
+    return {
+        "recorded": dict(sorted(recorded.items())),
+        "running": running,
+        "other": sum(n for v, n in recorded.items() if v != running),
     }
 
 

@@ -14,7 +14,7 @@ from dispatch.stack import child_env
 from schemas import topics
 from services.common.bus import catalog_configs, kafka_security, make_consumer, make_producer
 from services.common.settings import Settings
-from services.router.app import faust_app
+from services.router.app import state_topic_configs
 from services.router.faust_kafka import credentials
 
 SASL_ENV = {
@@ -72,19 +72,10 @@ async def test_the_environment_reaches_producers_and_consumers(
         assert isinstance(client._ssl_context, ssl.SSLContext)
 
 
-async def test_the_routers_faust_clients_connect_with_the_same_security() -> None:
-    settings = Settings(
-        kafka_security_protocol="SASL_SSL",
-        kafka_sasl_mechanism="PLAIN",
-        kafka_sasl_username="router",
-        kafka_sasl_password="pw",
-    )
-    app = faust_app(settings, "127.0.0.1:1")
-    auth = credentials_to_aiokafka_auth(app.conf.broker_credentials)
-    assert auth["security_protocol"] == "SASL_SSL"
-    assert (auth["sasl_mechanism"], auth["sasl_plain_username"]) == ("PLAIN", "router")
-    assert auth["sasl_plain_password"] == "pw"
-    assert isinstance(auth["ssl_context"], ssl.SSLContext)
+def test_the_routers_own_topics_are_as_durable_as_the_catalog() -> None:
+    assert state_topic_configs(Settings())["cleanup.policy"] == "compact"
+    durable = state_topic_configs(Settings(replication_factor=3, min_insync_replicas=2))
+    assert durable["min.insync.replicas"] == "2"
 
 
 def test_faust_gets_tls_alone_or_nothing_for_plaintext() -> None:
