@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.stacks import running
+from tests.stacks import operator, running
 
 pytestmark = pytest.mark.kafka
 PERIOD = ["--from", "2026-03-01", "--to", "2026-03-21"]
@@ -34,11 +34,16 @@ def report(out: Path, name: str) -> dict[str, Any]:
     return found
 
 
-def until_caught_up(url: str, received: int, deadline: float = 60.0) -> dict[str, Any]:
-    """The console's assessment once it has folded every ticket of the period."""
+def until_caught_up(
+    url: str, received: int, headers: dict[str, str], deadline: float = 60.0
+) -> dict[str, Any]:
+    """The console's assessment (read with an operator's token) once it has folded every
+    ticket of the period."""
     end = time.monotonic() + deadline
     while True:
-        body: dict[str, Any] = httpx.get(url, timeout=10).json()
+        answer = httpx.get(url, headers=headers, timeout=10)
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
         if body["total"]["received"] == received or time.monotonic() > end:
             return body
         time.sleep(0.2)
@@ -71,11 +76,18 @@ def test_console_command_and_file_agree_on_a_simulated_month(
         console = until_caught_up(
             f"{stack.console_url}/api/assessment?{query}&by=community",
             from_file["total"]["received"],
+            operator(stack),
         )
         assert console == from_file
-        hot = httpx.get(f"{stack.console_url}/api/hotspots?{query}", timeout=10).json()
+        hot = httpx.get(
+            f"{stack.console_url}/api/hotspots?{query}", headers=operator(stack), timeout=10
+        ).json()
         assert hot == report(tmp_path / "file", "hotspots")
-        bad = httpx.get(f"{stack.console_url}/api/assessment?from=March&to=x", timeout=10)
+        bad = httpx.get(
+            f"{stack.console_url}/api/assessment?from=March&to=x",
+            headers=operator(stack),
+            timeout=10,
+        )
         assert bad.status_code == 422
         assert bad.headers["content-type"] == "application/problem+json"
         audited = dispatch(prefix, bootstrap, "audit", "replay", "--verify", "--out",
