@@ -141,6 +141,11 @@ def create_app(settings: Settings, bootstrap: str) -> FastAPI:
 
     mount_pages(app, board, settings)  # /, /tickets, /grid … and their /api/view/* (pages.py)
 
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """For probes (no token): the console answers; its fold follows the topics."""
+        return {"status": "ok"}
+
     @app.get("/api/kpis", dependencies=[operator])
     async def kpis() -> dict[str, Any]:
         return board.kpis.as_json()

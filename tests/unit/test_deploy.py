@@ -146,9 +146,9 @@ def test_a_deployment_per_service_from_one_image_with_settings_from_configmap_an
         refs = {next(iter(r)) for r in container["envFrom"]}
         assert refs == {"configMapRef", "secretRef"}
         assert container["securityContext"]["runAsNonRoot"] is True
-    intake = containers["dispatch-intake"]
-    for probe in ("readinessProbe", "livenessProbe"):
-        assert intake[probe]["httpGet"]["path"] == "/healthz"
+    for probed in ("dispatch-intake", "dispatch-console"):  # no token needed for either
+        for probe in ("readinessProbe", "livenessProbe"):
+            assert containers[probed][probe]["httpGet"]["path"] == "/healthz", probed
 
 
 def test_the_router_scales_on_its_groups_lag_up_to_one_replica_per_partition() -> None:
