@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo up test lint typecheck imports unit schemas clean browser
+.PHONY: install demo up test lint typecheck imports unit schemas clean browser screenshots
 
 install: $(STAMP)
 
@@ -45,6 +45,10 @@ browser:
 	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then \
 		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; \
 	else echo "make browser: cannot apt-get install chromium fonts-noto-cjk (not root, no sudo)"; fi
+
+# Retake the console screenshots in docs/screenshots/ (the README shows them).
+screenshots: install browser
+	DISPATCH_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e/test_console_browser.py
 
 unit: install
 	$(BIN)/python -m pytest tests/unit

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
 Record = ConsumerRecord[bytes, bytes]
 POLL_S = 0.05
+T = TypeVar("T")
 
 
 async def eventually(
@@ -22,6 +24,17 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"not within {timeout}s: {what}")
         await asyncio.sleep(POLL_S)
+
+
+def settled(check: Callable[[], T | None], what: Callable[[], str], timeout: float = 30.0) -> T:
+    """``check()``'s first truthy answer, polling (for the synchronous tests that watch HTTP
+    views); fails with ``what()`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout}s: {what()}")
+        time.sleep(POLL_S)
+    return found
 
 
 async def read_until(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +15,7 @@ from dispatch.broker import free_port
 from dispatch.stack import SERVICES, Stack
 from services.common.identity import Role, mint
 from services.common.settings import Settings
+from tests.kafka import eventually, settled
 
 
 @contextmanager
@@ -80,27 +79,28 @@ def handler(stack: Stack, unit: str, sub: str = "处置人") -> dict[str, str]:
 
 def assigned(stack: Stack, ticket_id: str, timeout: float = 30.0) -> dict[str, Any]:
     """The ticket as an operator sees it once the router assigned it (its ``assignee``)."""
-    deadline = time.monotonic() + timeout
     headers = operator(stack)
-    while True:
+    last: list[httpx.Response] = []
+
+    def shown() -> dict[str, Any] | None:
         response = httpx.get(f"{stack.intake_url}/v1/tickets/{ticket_id}", headers=headers)
-        if response.status_code == 200 and response.json().get("assignee"):
-            shown: dict[str, Any] = response.json()
-            return shown
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{ticket_id} not assigned within {timeout}s: {response.text}")
-        time.sleep(0.05)
+        last[:] = [response]
+        found = response.json() if response.status_code == 200 else {}
+        return cast(dict[str, Any], found) if found.get("assignee") else None
+
+    return settled(shown, lambda: f"{ticket_id} not assigned: {last[0].text}", timeout)
 
 
 async def assignee_of(client: httpx.AsyncClient, stack: Stack, ticket_id: str) -> str:
     """The unit holding ``ticket_id`` now, once the router assigned it (async callers)."""
-    deadline = time.monotonic() + 30.0
     url = f"{stack.intake_url}/v1/tickets/{ticket_id}"
-    while True:
+    unit: list[str] = []
+
+    async def known() -> bool:
         response = await client.get(url, headers=operator(stack))
         if response.status_code == 200 and response.json().get("assignee"):
-            unit: str = response.json()["assignee"]["id"]
-            return unit
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{ticket_id} not assigned within 30s: {response.text}")
-        await asyncio.sleep(0.05)
+            unit[:] = [response.json()["assignee"]["id"]]
+        return bool(unit)
+
+    await eventually(known, f"{ticket_id} assigned", 30.0)
+    return unit[0]

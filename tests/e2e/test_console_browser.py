@@ -1,9 +1,13 @@
 """The operators' console in a real browser (Debian's Chromium driven by Playwright) over the
 whole stack on the session broker: sign in, see a new request arrive live, open it, act on it,
-see its timeline change; no JavaScript error on any page. Screenshots go to docs/screenshots/."""
+see its timeline change; no JavaScript error on any page. Screenshots go to a temporary folder,
+or to docs/screenshots/ with DISPATCH_SCREENSHOTS=1 (`make screenshots`), so a test run leaves
+the tree clean."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -32,7 +36,11 @@ playwright_api = pytest.importorskip(
 
 SECRET = "browser-test-token-secret-of-32-bytes"
 HOTLINE = {"Authorization": "Bearer demo-hotline-12345"}
-SHOTS = ROOT / "docs" / "screenshots"
+SHOTS = (
+    ROOT / "docs" / "screenshots"
+    if os.environ.get("DISPATCH_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "dispatch-screenshots"
+)
 ARGS = [
     "--headless=new",
     "--no-sandbox",

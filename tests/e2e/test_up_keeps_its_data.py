@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +18,7 @@ import httpx
 from services.common.identity import mint
 from tests.e2e.conftest import descendants, dispatch_env, wait_gone
 from tests.e2e.test_dispatch_up import read_banner
-from tests.kafka import read_until, with_type
+from tests.kafka import read_until, settled, with_type
 
 KEY = {"Authorization": "Bearer demo-hotline-12345"}
 SECRET = "up-keeps-its-data-token-secret-of-32-bytes"  # the same across both runs of `up`
@@ -65,11 +64,13 @@ def view(intake: str, ticket: str) -> dict[str, Any]:
 
 
 def wait_status(intake: str, ticket: str, status: str, timeout: float = 30.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while (found := view(intake, ticket))["status"] != status:
-        assert time.monotonic() < deadline, f"{ticket} is {found['status']}, not {status}"
-        time.sleep(0.2)
-    return found
+    seen: dict[str, Any] = {}
+
+    def reached() -> dict[str, Any] | None:
+        seen.update(view(intake, ticket))
+        return dict(seen) if seen["status"] == status else None
+
+    return settled(reached, lambda: f"{ticket} is {seen.get('status')}, not {status}", timeout)
 
 
 def supervised(state: Path) -> dict[str, Any]:

@@ -8,13 +8,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.kafka import settled
 from tests.stacks import operator, running
 
 pytestmark = pytest.mark.kafka
@@ -39,14 +39,15 @@ def until_caught_up(
 ) -> dict[str, Any]:
     """The console's assessment (read with an operator's token) once it has folded every
     ticket of the period."""
-    end = time.monotonic() + deadline
-    while True:
+    last: dict[str, Any] = {}
+
+    def caught_up() -> dict[str, Any] | None:
         answer = httpx.get(url, headers=headers, timeout=10)
         assert answer.status_code == 200, answer.text
-        body: dict[str, Any] = answer.json()
-        if body["total"]["received"] == received or time.monotonic() > end:
-            return body
-        time.sleep(0.2)
+        last.update(answer.json())
+        return dict(last) if last["total"]["received"] == received else None
+
+    return settled(caught_up, lambda: f"the console folded {last.get('total')}", deadline)
 
 
 def test_console_command_and_file_agree_on_a_simulated_month(

@@ -37,6 +37,7 @@ from schemas.events import (
 from schemas.policy import load_policy
 from services.common.bus import Topics, ensure_topics, make_producer
 from services.common.settings import Settings
+from tests.kafka import eventually
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(420)]
 
@@ -124,13 +125,12 @@ def router(settings: Settings, log_path: Path) -> Iterator[subprocess.Popen[byte
 
 
 async def until(check: Any, what: str, process: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
+    async def done() -> bool:
         if process.poll() is not None:
             raise AssertionError(f"the router exited with {process.returncode}: {what}")
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not within {timeout}s: {what}")
-        await asyncio.sleep(0.02)
+        return bool(check())
+
+    await eventually(done, what, timeout)
 
 
 async def send(bootstrap: str, names: Topics, events: list[Any], pace: float = 0.0) -> None:
