@@ -14,8 +14,9 @@ from fastapi.staticfiles import StaticFiles
 
 from schemas.policy import load_policy
 from services.common.settings import Settings
-from services.console import actions, views
+from services.console import actions, reports, views
 from services.console.site import LATER, Board, Console, Unauthorized
+from services.reports.assess import BY_NAMES
 
 
 def mount_pages(app: FastAPI, board: Board, settings: Settings) -> None:
@@ -60,6 +61,16 @@ def mount_pages(app: FastAPI, board: Board, settings: Settings) -> None:
     async def grid_page() -> str:
         return shell("/grid", "grid", "五级网格")
 
+    @app.get("/assessment", response_class=HTMLResponse)
+    async def assessment_page() -> str:
+        first, last = reports.this_month()
+        return shell("/assessment", "assessment", "三率考核", first=first, last=last, BY=BY_NAMES)
+
+    @app.get("/hotspots", response_class=HTMLResponse)
+    async def hotspots_page() -> str:
+        first, last = reports.this_month()
+        return shell("/hotspots", "hotspots", "诉求热点", first=first, last=last)
+
     for path, (title, what) in LATER.items():
         app.add_api_route(
             path,
@@ -69,6 +80,7 @@ def mount_pages(app: FastAPI, board: Board, settings: Settings) -> None:
         )
 
     app.include_router(views.router(console))
+    app.include_router(reports.router(console))
     app.include_router(actions.router(console))
 
 

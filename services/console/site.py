@@ -16,6 +16,7 @@ from services.console.kpis import Kpis
 from services.console.signin import Principal, operator_from
 from services.console.tickets import Tickets
 from services.console.timeline import hm
+from services.reports import Ledger
 
 NAV = (
     ("/", "总览"),
@@ -29,8 +30,6 @@ NAV = (
 # Pages whose data arrives with other issues (reports, the seeds' own systems): what they will
 # show, until then.
 LATER = {
-    "/assessment": ("三率考核", "响应率、解决率、满意率按单位排名(dispatch report assess)"),
-    "/hotspots": ("热点", "按类别与地点聚类的高频诉求,与上期对比(每月一题候选)"),
     "/shelf": ("解忧超市", "上架待认领的诉求,按政府、市场、公益分类"),
     "/volunteers": ("五闪志愿者", "志愿者闪帮、闪拍、闪宣、闪除、闪报的积分排名"),
 }
@@ -62,6 +61,7 @@ KINDS = {
 class Board(Protocol):
     kpis: Kpis
     tickets: Tickets
+    history: Ledger  # the facts of 三率考核 and 每月一题 (services/reports)
     listeners: set[asyncio.Queue[bytes]]
 
 
@@ -82,6 +82,7 @@ def templates() -> Environment:
         KINDS=KINDS,
         REASONS={**REASON_NAMES, "resolved": "办结", "merged": "并入", "invalid": "无效件"},
         hm=hm,
+        percent=lambda rate: "—" if rate is None else f"{rate * 100:.1f}%",
         clock=lambda t: t.astimezone(CHINA).strftime("%H:%M:%S"),
         TIERS=TIER_NAMES,
         LEVELS=LEVEL_NAMES,

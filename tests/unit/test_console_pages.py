@@ -10,17 +10,22 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from schemas.policy import load_policy
+from schemas.words import CHINA
 from services.common.identity import Role, mint
 from services.common.settings import Settings
 from services.console.actions import ActionError, update_body, verdict
 from services.console.kpis import Kpis
 from services.console.pages import mount_pages
+from services.console.reports import this_month
 from services.console.signin import operator_from
 from services.console.tickets import Tickets
+from services.reports import Ledger, Period, assessment, hotspots
 from tests.conftest import SMALL_POLICY
 from tests.unit.test_console_tickets import request
 
 SECRET = "console-test-secret-of-32-bytes-or-more"
+SMALL = load_policy(SMALL_POLICY, Settings().sla_scale)
 
 
 def token(role: Role = "operator", ttl: float = 3600, secret: str = SECRET) -> str:
@@ -38,6 +43,7 @@ def token(role: Role = "operator", ttl: float = 3600, secret: str = SECRET) -> s
 class Board:
     kpis: Kpis = field(default_factory=Kpis)
     tickets: Tickets = field(default_factory=Tickets)
+    history: Ledger = field(default_factory=Ledger)
     listeners: set[asyncio.Queue[bytes]] = field(default_factory=set)
 
 
@@ -47,6 +53,7 @@ def board() -> Board:
     for event in request("V-1", "城北新村南区7幢楼梯灯不亮,回电13905981234"):
         made.tickets.fold(event)
         made.kpis.fold(event)
+        made.history.add(event)
     return made
 
 
@@ -77,7 +84,15 @@ def test_only_a_valid_unexpired_operator_token_signs_in() -> None:
 
 
 def test_console_apis_refuse_without_a_token_with_a_problem_document(client: TestClient) -> None:
-    for path in ("/api/tickets", "/api/view/overview", "/api/grid", "/api/me", "/api/view/grid"):
+    for path in (
+        "/api/tickets",
+        "/api/view/overview",
+        "/api/grid",
+        "/api/me",
+        "/api/view/grid",
+        "/api/view/assessment",
+        "/api/view/hotspots",
+    ):
         answer = client.get(path)
         assert answer.status_code == 401, path
         assert answer.headers["content-type"] == "application/problem+json"
@@ -103,7 +118,8 @@ def test_a_console_without_a_token_secret_says_why_nobody_signs_in(board: Board)
 
 def test_pages_are_shells_that_hold_no_ticket_data(client: TestClient, board: Board) -> None:
     [ticket] = board.tickets.all()
-    for path in ("/", "/tickets", f"/tickets/{ticket.ticket_id}", "/grid", "/shelf"):
+    pages = ("/", "/tickets", f"/tickets/{ticket.ticket_id}", "/grid", "/assessment", "/hotspots")
+    for path in (*pages, "/shelf"):
         page = client.get(path)
         assert page.status_code == 200, path
         assert "楼梯灯" not in page.text and 'lang="zh-CN"' in page.text
@@ -170,3 +186,45 @@ def test_the_intakes_refusal_is_shown_with_its_detail_masked() -> None:
     assert shown["ok"] is False and shown["status"] == 422
     assert shown["errors"] == ["#/action not one of claim… (139****1234)"]
     assert verdict(202, {"event_id": "e1"}) == {"ok": True, "status": 202, "event_id": "e1"}
+
+
+def test_the_report_pages_default_to_this_month_so_far(client: TestClient) -> None:
+    first, last = this_month()
+    assert first.day == 1 and first <= last
+    for path in ("/assessment", "/hotspots"):
+        page = client.get(path).text
+        assert "尚未启用" not in page
+        assert f'name="from" value="{first}"' in page and f'name="to" value="{last}"' in page
+    assert 'value="microgrid"' in client.get("/assessment").text
+    assert 'name="by"' not in client.get("/hotspots").text
+
+
+def test_the_report_views_show_the_reports_figures(client: TestClient, board: Board) -> None:
+    [ticket] = board.tickets.all()
+    received = ticket.received_at.astimezone(CHINA).date().isoformat()
+    span = {"from": received, "to": received}
+    period = Period.parse(received, received)
+    expected = assessment(board.history.facts(), period, "community", SMALL)
+    [row] = expected["rows"]
+    view = client.get("/api/view/assessment", params=span | {"by": "community"}, headers=auth())
+    assert view.status_code == 200
+    assert f'data-unit="{row["unit_id"]}"' in view.text and row["unit_name"] in view.text
+    assert f"{row['score']:.2f}" in view.text and "0.0%" in view.text  # not claimed yet
+    hot = hotspots(board.history.facts(), period, SMALL)
+    [cluster] = hot["rows"]
+    view = client.get("/api/view/hotspots", params=span, headers=auth())
+    assert view.status_code == 200
+    assert f"{cluster['place_name']} · {cluster['category_name']}" in view.text
+    assert '<td class="count">1</td>' in view.text and '<td class="change up">+1</td>' in view.text
+
+
+def test_a_report_view_says_why_it_cannot_answer(client: TestClient) -> None:
+    for path, params in (
+        ("/api/view/assessment", {"from": "2026-03-09", "to": "2026-03-01"}),
+        ("/api/view/assessment", {"from": "2026-03-01", "to": "2026-03-09", "by": "city"}),
+        ("/api/view/hotspots", {"from": "March", "to": "x"}),
+        ("/api/view/hotspots", {}),
+    ):
+        answer = client.get(path, params=params, headers=auth())
+        assert answer.status_code == 200, (path, params)  # a view: its content is the answer
+        assert "无法生成报表" in answer.text and "<table" not in answer.text

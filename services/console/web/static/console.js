@@ -101,8 +101,8 @@
     }
   }
 
-  function fillFilters() {
-    const form = $("filters");
+  function fillFilters() {  // a page's form takes its fields from the address (?unit=…, ?from=…)
+    const form = $("filters") || $("period");
     if (!form) return;
     for (const [name, value] of new URLSearchParams(location.search)) {
       const field = form.elements.namedItem(name);
