@@ -117,6 +117,8 @@ def router(console: Console) -> APIRouter:
     api = APIRouter(dependencies=[Depends(operator)])
 
     def panel(ticket_id: str, result: dict[str, Any] | None = None) -> HTMLResponse:
+        """The actions panel; after a submit it tells the page (``HX-Trigger: acted``) to
+        reload the ticket's timeline at once, whatever the intake answered."""
         page = console.render(
             "actions.html",
             t=console.board.tickets.get(ticket_id),
@@ -126,7 +128,7 @@ def router(console: Console) -> APIRouter:
             actions=ACTIONS,
             nonce=uuid.uuid4().hex,  # a fresh form: the next submit is a new update
         )
-        return HTMLResponse(page)
+        return HTMLResponse(page, headers={"HX-Trigger": "acted"} if result else None)
 
     @api.get("/api/view/tickets/{ticket_id}/actions")
     async def actions(ticket_id: str) -> HTMLResponse:

@@ -153,6 +153,10 @@ async def walk_through(page_: Any, stack: Stack) -> None:
     await reassign.locator("button").click()
     verdict = page_.locator("#verdict")
     await expect(verdict).to_contain_text("改派未被受理:422", timeout=15_000)
+    # the intake's problem itself, detail and field errors, not only its status
+    await expect(verdict.locator(".problem-detail")).to_contain_text("reassign")
+    await expect(verdict.locator(".problem-detail")).to_contain_text("not yet supported")
+    await expect(verdict.locator(".problem-errors")).to_contain_text("#/action")
 
     # the assigned unit's handler claims (through the intake, with a handler's token): the
     # operator's open page shows it, with who and the note

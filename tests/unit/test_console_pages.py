@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from dispatch.broker import free_port
 from schemas.policy import load_policy
 from schemas.words import CHINA
 from services.common.identity import Role, mint
@@ -228,3 +229,17 @@ def test_a_report_view_says_why_it_cannot_answer(client: TestClient) -> None:
         answer = client.get(path, params=params, headers=auth())
         assert answer.status_code == 200, (path, params)  # a view: its content is the answer
         assert "无法生成报表" in answer.text and "<table" not in answer.text
+
+
+def test_a_submitted_action_shows_the_verdict_and_reloads_the_timeline(board: Board) -> None:
+    app = FastAPI()
+    nowhere = f"http://127.0.0.1:{free_port()}"  # no intake listens there
+    mount_pages(app, board, Settings(token_secret=SECRET, policy=SMALL_POLICY, intake_url=nowhere))
+    client = TestClient(app)
+    [ticket] = board.tickets.all()
+    url = f"/api/view/tickets/{ticket.ticket_id}/actions"
+    assert "HX-Trigger" not in client.get(url, headers=auth()).headers
+    # the verdict says the intake cannot be reached; the page reloads the timeline anyway
+    acted = client.post(url, data={"action": "remind", "nonce": "n1"}, headers=auth())
+    assert acted.status_code == 200 and acted.headers["HX-Trigger"] == "acted"
+    assert "催办未被受理:502 受理服务不可达" in acted.text
