@@ -18,6 +18,8 @@ Level = Literal["microgrid", "areagrid", "community", "street", "district"]
 EscalationReason = Literal[
     "claim_overdue", "resolve_overdue", "rejected", "repeat_report", "whistle", "complaint"
 ]
+ReviewKind = Literal["reject", "extend"]
+ReminderReason = Literal["remind", "claim_due", "resolve_due"]
 ShortText = Annotated[str, Field(max_length=200)]
 
 
@@ -117,6 +119,50 @@ class WhistleData(UpdateData):
     department: str = Field(min_length=1, max_length=100, description="the department's id")
 
 
+class RejectData(UpdateData):
+    """退单: why the unit sends it back (a code of the policy's ``reject_reasons``)."""
+
+    reason_code: str | None = Field(
+        default=None, max_length=64, description="absent in events before v2"
+    )
+
+
+class ExtendData(UpdateData):
+    """延期申请: the deadline the unit asks for."""
+
+    resolve_by: AwareDatetime
+
+
+class ReviewData(UpdateData):
+    """审核: the operator's verdict on a pending reject or extension (its event id)."""
+
+    request: str = Field(min_length=1, max_length=200)
+    to: str | None = Field(
+        default=None, max_length=100, description="approve of a reject: the unit it goes to"
+    )
+
+
+class ReassignData(UpdateData):
+    """改派: the unit or department the operator gives the ticket to."""
+
+    to: str = Field(min_length=1, max_length=100)
+
+
+class ReclassifyData(UpdateData):
+    tier: Tier | None = None
+    category: str | None = Field(default=None, max_length=64)
+
+
+class InvalidateData(UpdateData):
+    """无效件: why the request is outside the system's remit (the policy's ``invalid_reasons``)."""
+
+    reason_code: str = Field(min_length=1, max_length=64)
+
+
+class MergeData(UpdateData):
+    into: str = Field(min_length=1, max_length=200, description="the ticket it merges into")
+
+
 class TicketClaimed(CloudEvent):
     TOPIC: ClassVar[str] = topics.UPDATES
     type: Literal["dispatch.ticket.claimed"] = "dispatch.ticket.claimed"
@@ -126,7 +172,7 @@ class TicketClaimed(CloudEvent):
 class TicketRejected(CloudEvent):
     TOPIC: ClassVar[str] = topics.UPDATES
     type: Literal["dispatch.ticket.rejected"] = "dispatch.ticket.rejected"
-    data: UpdateData
+    data: RejectData
 
 
 class TicketResolved(CloudEvent):
@@ -151,6 +197,68 @@ class TicketWhistled(CloudEvent):
     TOPIC: ClassVar[str] = topics.UPDATES
     type: Literal["dispatch.ticket.whistled"] = "dispatch.ticket.whistled"
     data: WhistleData
+
+
+class TicketExtensionRequested(CloudEvent):
+    TOPIC: ClassVar[str] = topics.UPDATES
+    type: Literal["dispatch.ticket.extension_requested"] = "dispatch.ticket.extension_requested"
+    data: ExtendData
+
+
+class TicketApproved(CloudEvent):
+    TOPIC: ClassVar[str] = topics.UPDATES
+    type: Literal["dispatch.ticket.approved"] = "dispatch.ticket.approved"
+    data: ReviewData
+
+
+class TicketRefused(CloudEvent):
+    TOPIC: ClassVar[str] = topics.UPDATES
+    type: Literal["dispatch.ticket.refused"] = "dispatch.ticket.refused"
+    data: ReviewData
+
+
+class TicketReassigned(CloudEvent):
+    TOPIC: ClassVar[str] = topics.UPDATES
+    type: Literal["dispatch.ticket.reassigned"] = "dispatch.ticket.reassigned"
+    data: ReassignData
+
+
+class TicketReclassified(CloudEvent):
+    TOPIC: ClassVar[str] = topics.UPDATES
+    type: Literal["dispatch.ticket.reclassified"] = "dispatch.ticket.reclassified"
+    data: ReclassifyData
+
+
+class TicketInvalidated(CloudEvent):
+    TOPIC: ClassVar[str] = topics.UPDATES
+    type: Literal["dispatch.ticket.invalidated"] = "dispatch.ticket.invalidated"
+    data: InvalidateData
+
+
+class TicketSplit(CloudEvent):
+    TOPIC: ClassVar[str] = topics.UPDATES
+    type: Literal["dispatch.ticket.split"] = "dispatch.ticket.split"
+    data: UpdateData
+
+
+class TicketMerged(CloudEvent):
+    TOPIC: ClassVar[str] = topics.UPDATES
+    type: Literal["dispatch.ticket.merged"] = "dispatch.ticket.merged"
+    data: MergeData
+
+
+class TicketRemindRequested(CloudEvent):
+    TOPIC: ClassVar[str] = topics.UPDATES
+    type: Literal["dispatch.ticket.remind_requested"] = "dispatch.ticket.remind_requested"
+    data: UpdateData
+
+
+class TicketSupplemented(CloudEvent):
+    """A resident's new information (补充材料), added to the timeline; the assignee is told."""
+
+    TOPIC: ClassVar[str] = topics.UPDATES
+    type: Literal["dispatch.ticket.supplemented"] = "dispatch.ticket.supplemented"
+    data: UpdateData
 
 
 # ---------------------------------------------------------------- router
@@ -196,6 +304,14 @@ class AssignedData(Model):
     attempt: int = Field(ge=1)
     copied_to: list[Assignee] = Field(default_factory=list)
     rule: str
+    reason: str | None = Field(
+        default=None,
+        description="why it was assigned again: reassigned, reclassified, split, reopen; "
+        "null for the first assignment",
+    )
+    emergency: bool = Field(
+        default=False, description="life-safety: notified before anything else (absent before v2)"
+    )
 
 
 class TicketAssigned(Decision):
@@ -219,6 +335,9 @@ class EscalatedData(Model):
     claim_by: AwareDatetime
     resolve_by: AwareDatetime
     attempt: int = Field(ge=1)
+    emergency: bool = Field(
+        default=False, description="life-safety: notified before anything else (absent before v2)"
+    )
 
 
 class TicketEscalated(Decision):
@@ -233,6 +352,7 @@ class ClosedData(Model):
     merged_into: str | None = Field(default=None, description="the open ticket a repeat joined")
     on_time: bool | None = Field(description="resolved by resolve_by; null when merged")
     satisfaction: int | None = Field(default=None, ge=1, le=5)
+    reason_code: str | None = Field(default=None, description="invalid: the policy's code")
 
 
 class TicketClosed(Decision):
@@ -241,10 +361,97 @@ class TicketClosed(Decision):
     data: ClosedData
 
 
+class ReviewRequestedData(Model):
+    """A reject (退单) or an extension (延期) the centre must approve or refuse."""
+
+    ticket_id: str
+    summary: str = Field(max_length=120)
+    request: str = Field(description="the event id of the pending reject or extension")
+    kind: ReviewKind
+    reason_code: str | None = None
+    resolve_by: AwareDatetime | None = Field(default=None, description="extend: the wanted one")
+    requested_by: Assignee | None = Field(default=None, description="the unit that asked")
+
+
+class TicketReviewRequested(Decision):
+    TOPIC: ClassVar[str] = topics.DECISIONS
+    type: Literal["dispatch.ticket.review_requested"] = "dispatch.ticket.review_requested"
+    data: ReviewRequestedData
+
+
+class ReviewedData(Model):
+    ticket_id: str
+    summary: str = Field(max_length=120)
+    request: str
+    kind: ReviewKind
+    verdict: Literal["approved", "refused"]
+    assignee: Assignee | None = Field(default=None, description="who asked, told the verdict")
+
+
+class TicketReviewed(Decision):
+    TOPIC: ClassVar[str] = topics.DECISIONS
+    type: Literal["dispatch.ticket.reviewed"] = "dispatch.ticket.reviewed"
+    data: ReviewedData
+
+
+class DeadlineChangedData(Model):
+    ticket_id: str
+    summary: str = Field(max_length=120)
+    assignee: Assignee
+    previous_resolve_by: AwareDatetime
+    resolve_by: AwareDatetime
+    request: str = Field(description="the approved extension's event id")
+
+
+class TicketDeadlineChanged(Decision):
+    TOPIC: ClassVar[str] = topics.DECISIONS
+    type: Literal["dispatch.ticket.deadline_changed"] = "dispatch.ticket.deadline_changed"
+    data: DeadlineChangedData
+
+
+class RemindedData(Model):
+    ticket_id: str
+    summary: str = Field(max_length=120)
+    assignee: Assignee
+    reason: ReminderReason = Field(
+        description="remind: an operator's 催办; claim_due / resolve_due: the deadline is near"
+    )
+    due: AwareDatetime | None = Field(default=None, description="the deadline it is about")
+    emergency: bool = Field(
+        default=False, description="life-safety: notified before anything else (absent before v2)"
+    )
+
+
+class TicketReminded(Decision):
+    TOPIC: ClassVar[str] = topics.DECISIONS
+    type: Literal["dispatch.ticket.reminded"] = "dispatch.ticket.reminded"
+    data: RemindedData
+
+
+class SupplementNoticeData(Model):
+    ticket_id: str
+    summary: str = Field(max_length=120)
+    assignee: Assignee
+    supplement: str = Field(description="the supplement's event id")
+
+
+class TicketSupplementNoticed(Decision):
+    """The assignee is told of a resident's supplement (the note stays on the update)."""
+
+    TOPIC: ClassVar[str] = topics.DECISIONS
+    type: Literal["dispatch.ticket.supplement_noticed"] = "dispatch.ticket.supplement_noticed"
+    data: SupplementNoticeData
+
+
 class LinkedData(Model):
     ticket_id: str = Field(description="the open ticket reported again")
     repeat: str = Field(description="the new ticket, closed as merged into this one")
     summary: str = Field(max_length=120)
+    by: Literal["repeat", "operator"] = Field(
+        default="repeat",
+        description="repeat: the router found a repeat report (raises the ticket); operator: "
+        "an operator merged it (the link only)",
+    )
 
 
 class TicketLinked(Decision):
@@ -370,8 +577,29 @@ UPDATE_TYPES = (
     TicketFeedback,
     TicketReopened,
     TicketWhistled,
+    TicketExtensionRequested,
+    TicketApproved,
+    TicketRefused,
+    TicketReassigned,
+    TicketReclassified,
+    TicketInvalidated,
+    TicketSplit,
+    TicketMerged,
+    TicketRemindRequested,
+    TicketSupplemented,
 )
-DECISION_TYPES = (TicketClassified, TicketAssigned, TicketEscalated, TicketClosed, TicketLinked)
+DECISION_TYPES = (
+    TicketClassified,
+    TicketAssigned,
+    TicketEscalated,
+    TicketClosed,
+    TicketLinked,
+    TicketReviewRequested,
+    TicketReviewed,
+    TicketDeadlineChanged,
+    TicketReminded,
+    TicketSupplementNoticed,
+)
 EVENT_TYPES: tuple[type[CloudEvent], ...] = (
     RequestReceived,
     *UPDATE_TYPES,
@@ -390,6 +618,16 @@ Update = (
     | TicketFeedback
     | TicketReopened
     | TicketWhistled
+    | TicketExtensionRequested
+    | TicketApproved
+    | TicketRefused
+    | TicketReassigned
+    | TicketReclassified
+    | TicketInvalidated
+    | TicketSplit
+    | TicketMerged
+    | TicketRemindRequested
+    | TicketSupplemented
 )
 Event = Annotated[
     RequestReceived
@@ -399,11 +637,26 @@ Event = Annotated[
     | TicketFeedback
     | TicketReopened
     | TicketWhistled
+    | TicketExtensionRequested
+    | TicketApproved
+    | TicketRefused
+    | TicketReassigned
+    | TicketReclassified
+    | TicketInvalidated
+    | TicketSplit
+    | TicketMerged
+    | TicketRemindRequested
+    | TicketSupplemented
     | TicketClassified
     | TicketAssigned
     | TicketEscalated
     | TicketClosed
     | TicketLinked
+    | TicketReviewRequested
+    | TicketReviewed
+    | TicketDeadlineChanged
+    | TicketReminded
+    | TicketSupplementNoticed
     | NotificationSent
     | NotificationFailed
     | InputRejected
@@ -413,3 +666,10 @@ Event = Annotated[
 ]
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def data_type(kind: type[CloudEvent]) -> type[Model]:
+    """The model of ``kind``'s ``data`` (RejectData for TicketRejected …)."""
+    annotation = kind.model_fields["data"].annotation
+    assert isinstance(annotation, type) and issubclass(annotation, Model)
+    return annotation

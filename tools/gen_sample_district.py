@@ -1100,6 +1100,28 @@ def build_calendar() -> dict[str, Any]:
     }
 
 
+# 12345 work order: every 退单 is reviewed by the centre (Beijing's 审定); 延期 at most twice,
+# each at most a week past the deadline it replaces; 催办 at 3/4 of each claim and resolve window.
+LIFECYCLE: dict[str, Any] = {
+    "reject_review": True,
+    "reject_reasons": {
+        "not_our_area": "属地不符",
+        "not_our_duty": "职责不符",
+        "duplicate": "重复诉求",
+        "need_more_info": "诉求信息不全",
+    },
+    "invalid_reasons": {
+        "outside_remit": "不属于受理范围",
+        "malicious_repeat": "恶意重复诉求",
+        "unreasonable": "不合理诉求",
+        "no_content": "无实质内容",
+    },
+    "extensions": 2,
+    "extend_at_most": "P7D",
+    "remind_at": 0.75,
+}
+
+
 # ---------------------------------------------------------------- output
 
 
@@ -1116,6 +1138,7 @@ def build() -> dict[str, Any]:
         "rules": RULES,
         "deadlines": DEADLINES,
         "calendar": build_calendar(),
+        "lifecycle": LIFECYCLE,
         # 三率考核 as Beijing weighs it: 响应率 30%, 解决率 35%, 满意率 35%
         "assessment": {"weights": Flow(response=0.30, resolution=0.35, satisfaction=0.35)},
     }

@@ -92,3 +92,17 @@ class Grid:
 def grid_of(policy: Policy) -> Grid:
     """The policy's grid, built once per policy content."""
     return Grid(policy)
+
+
+CONVENER_SUFFIX = ":convener"
+
+
+def assignable(unit_or_department: str, policy: Policy) -> bool:
+    """Whether a ticket can be given to this id: a unit of the grid, a department, or a
+    community's 近邻恳谈会 convener (``<community id>:convener``)."""
+    if unit_or_department in policy.department_by_id:
+        return True
+    grid = grid_of(policy)
+    if unit_or_department.endswith(CONVENER_SUFFIX):
+        return unit_or_department.removesuffix(CONVENER_SUFFIX) in grid.conveners
+    return unit_or_department in grid.by_id

@@ -308,6 +308,42 @@ class Lifecycle(Frozen):
     warn_before: timedelta = Field(
         default=timedelta(hours=1), description="a deadline this close is shown as due soon"
     )
+    reject_review: bool = Field(
+        default=False,
+        description="退单审核: a reject waits for an operator's approve or refuse before it moves",
+    )
+    reject_reasons: dict[str, str] = Field(
+        default_factory=lambda: {
+            "not_our_area": "属地不符",
+            "not_our_duty": "职责不符",
+            "duplicate": "重复诉求",
+            "need_more_info": "诉求信息不全",
+        },
+        description="退单 reason codes → names; a reject must name one",
+    )
+    invalid_reasons: dict[str, str] = Field(
+        default_factory=lambda: {
+            "outside_remit": "不属于受理范围",
+            "malicious_repeat": "恶意重复诉求",
+            "unreasonable": "不合理诉求",
+            "no_content": "无实质内容",
+        },
+        description="无效件 reason codes → names",
+    )
+    extensions: int = Field(
+        default=2, ge=0, description="延期: approved extensions a ticket may have"
+    )
+    extend_at_most: timedelta = Field(
+        default=timedelta(days=7),
+        description="延期: how far past the current resolve_by one extension may go",
+    )
+    remind_at: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="催办: remind the assignee at this share of each claim and resolve window "
+        "(null: never by itself)",
+    )
 
 
 class Weights(Frozen):

@@ -1,7 +1,9 @@
 """Deadline compliance and the published figures, from the timelines (pure).
 
 A ticket closed as a repeat report (merged) is counted once, in the ticket it joined: the SLA
-rows and rates leave merged tickets out, and the totals count them apart.
+rows and rates leave merged tickets out, and the totals count them apart. A ticket the centre
+closed as invalid (无效件: outside the remit, malicious repeats) is left out of the rates too, as
+the 三率 assessment leaves it out.
 """
 
 from __future__ import annotations
@@ -86,8 +88,12 @@ class Tally:
 
 
 def counted(timelines: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The tickets the figures count: received, and not merged into another."""
-    return [t for t in timelines if "source" in t and t.get("merged_into") is None]
+    """The tickets the figures count: received, not merged into another, not invalid."""
+    return [
+        t
+        for t in timelines
+        if "source" in t and t.get("merged_into") is None and t.get("outcome") != "invalid"
+    ]
 
 
 def _values(ticket: dict[str, Any]) -> dict[str, tuple[str, str]]:
@@ -140,6 +146,7 @@ def totals(timelines: list[dict[str, Any]], log: AuditLog) -> Totals:
         "closed": tally.closed,
         "closed_on_time": tally.closed_on_time,
         "merged": sum(1 for t in received if t.get("merged_into") is not None),
+        "invalid": sum(1 for t in received if t.get("outcome") == "invalid"),
         "open": sum(1 for t in received if t["status"] in ("assigned", "claimed")),
         "overdue": tally.overdue,
         "dead_letters": len(letters),

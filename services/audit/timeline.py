@@ -152,6 +152,7 @@ def _describe(
         "closed_at": ticket.closed_at,
         "claimed_on_time": _claimed_on_time(assigned, first_claim, ticket, as_of),
         "on_time": closed[-1].data.on_time if closed else None,
+        "outcome": closed[-1].data.outcome if closed else None,
         "overdue": _overdue(ticket, as_of),
         "satisfaction": ticket.satisfaction,
         "ratings": [

@@ -55,13 +55,13 @@ class _Replay:
 
     def run(self) -> Verification:
         cursors = self.cursors()
-        heap: list[tuple[datetime, int, str]] = []
+        heap: list[tuple[datetime, datetime, int, str]] = []
         for seq, (ticket_id, cursor) in enumerate(cursors.items()):
             assert cursor.plan.request is not None
-            heapq.heappush(heap, (self.when(cursor.plan.request), seq, ticket_id))
+            heapq.heappush(heap, (*self.when(cursor.plan.request), seq, ticket_id))
         seq = len(heap)
         while heap:
-            _, _, ticket_id = heapq.heappop(heap)
+            *_, ticket_id = heapq.heappop(heap)
             cursor = cursors[ticket_id]
             head = self.head(cursor)
             assert head is not None
@@ -75,7 +75,7 @@ class _Replay:
             if head is None:
                 self.finish(cursor)
             else:
-                heapq.heappush(heap, (self.when(head[1]), seq, ticket_id))
+                heapq.heappush(heap, (*self.when(head[1]), seq, ticket_id))
                 seq += 1
         pending = self.ledger.sweep()
         return Verification(
@@ -87,13 +87,15 @@ class _Replay:
             last_tick=self.clock.latest(),
         )
 
-    def when(self, logged: Logged) -> datetime:
+    def when(self, logged: Logged) -> tuple[datetime, datetime]:
         """When the router acted on it: the record time of the first decision it caused (of
         the decision itself, for a tick's); else when it was written; else its event time.
-        Across partitions the router's order is its own, not the order of event times."""
-        if isinstance(logged.event, Decision):  # a tick-caused decision
-            return logged.timestamp or logged.event.time
-        return self.recorded.acted.get(logged.event.id) or logged.timestamp or logged.event.time
+        Across partitions the router's order is its own, not the order of event times; only
+        records of the same millisecond (one batch) are taken in the order of their events."""
+        event = logged.event
+        if isinstance(event, Decision):  # a tick-caused decision
+            return (logged.timestamp or event.time, event.time)
+        return (self.recorded.acted.get(event.id) or logged.timestamp or event.time, event.time)
 
     def cursors(self) -> dict[str, Cursor]:
         found = {}

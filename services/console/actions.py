@@ -124,6 +124,7 @@ def router(console: Console) -> APIRouter:
             t=console.board.tickets.get(ticket_id),
             ticket_id=ticket_id,
             units=console.units(),
+            invalid_reasons=console.policy.lifecycle.invalid_reasons,
             result=result,
             actions=ACTIONS,
             nonce=uuid.uuid4().hex,  # a fresh form: the next submit is a new update

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,8 +21,11 @@ from schemas.events import (
     TicketClaimed,
     TicketClassified,
     TicketClosed,
+    TicketDeadlineChanged,
     TicketEscalated,
     TicketResolved,
+    TicketReviewed,
+    TicketReviewRequested,
 )
 from schemas.words import watch
 from services.common.privacy import mask_text
@@ -113,6 +117,8 @@ class Kpis:
     refused: set[str] = field(default_factory=set)
     settled: dict[str, Open] = field(default_factory=dict)
     recent: deque[Decided] = field(default_factory=lambda: deque(maxlen=RECENT))
+    # ticket: the rejects and extensions awaiting the centre's review (request id: asked at)
+    reviews: dict[str, dict[str, datetime]] = field(default_factory=dict)
 
     def fold(self, event: CloudEvent) -> bool:
         """Count ``event`` once (redeliveries are recognised by id); True when it counted."""
@@ -126,17 +132,30 @@ class Kpis:
             self.by_tier[event.data.tier] += 1
             self.emergencies += int(event.data.emergency)
             self.tiers[event.subject] = (event.data.tier, event.data.emergency)
+        elif isinstance(event, TicketReviewRequested):
+            self.reviews.setdefault(event.subject, {})[event.data.request] = event.time
+        elif isinstance(event, TicketReviewed):
+            self._reviewed(event.subject, lambda request, _: request == event.data.request)
+        elif isinstance(event, TicketDeadlineChanged):
+            held = self.open.get(event.subject)
+            if held is not None:
+                self.open[event.subject] = replace(held, resolve_by=event.data.resolve_by)
         elif isinstance(event, TicketAssigned):
+            self.reviews.pop(event.subject, None)
             self.assigned += 1
             self.tiers.setdefault(event.subject, (event.data.tier, False))
             self._track(event)
         elif isinstance(event, TicketEscalated):
+            self.reviews.pop(event.subject, None)
             self.escalated += 1
             self._track(event)
         elif isinstance(event, TicketClaimed | TicketResolved):
             kind = "claimed" if isinstance(event, TicketClaimed) else "resolved"
             self._move(event.subject, event.time, kind, event.id)
+            if kind == "resolved":  # what awaited review lapses with the work done
+                self._reviewed(event.subject, lambda _, at: at <= event.time)
         elif isinstance(event, TicketClosed):
+            self.reviews.pop(event.subject, None)
             self.open.pop(event.subject, None)
             self.settled.pop(event.subject, None)
             self._note(event)
@@ -161,6 +180,13 @@ class Kpis:
             if refused is not None:
                 self._unmove(event.subject, refused)
         return True
+
+    def _reviewed(self, ticket_id: str, judged: Callable[[str, datetime], bool]) -> None:
+        waiting = self.reviews.get(ticket_id, {})
+        for request in [r for r, at in waiting.items() if judged(r, at)]:
+            del waiting[request]
+        if not waiting:
+            self.reviews.pop(ticket_id, None)
 
     def _remember(self, event_id: str) -> None:
         self.seen.add(event_id)
@@ -284,6 +310,7 @@ class Kpis:
             "received": self.received,
             "assigned": self.assigned,
             "escalated": self.escalated,
+            "pending_reviews": sum(len(waiting) for waiting in self.reviews.values()),
             "closed": self.closed,
             "merged": self.merged,
             "on_time_rate": round(self.closed_on_time / self.closed, 4) if self.closed else None,

@@ -43,6 +43,7 @@ FIGURES = (
     ("emergencies", "紧急"),
     ("assigned", "派单"),
     ("escalated", "提级督办"),
+    ("pending_reviews", "待审核"),
     ("closed", "办结"),
     ("on_time_rate", "按期办结率"),
     ("satisfaction_rate", "满意率"),

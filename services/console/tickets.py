@@ -21,10 +21,12 @@ from schemas.events import (
     TicketClaimed,
     TicketClassified,
     TicketClosed,
+    TicketDeadlineChanged,
     TicketEscalated,
-    TicketRejected,
     TicketReopened,
     TicketResolved,
+    TicketReviewed,
+    TicketReviewRequested,
 )
 from schemas.words import watch
 from services.common.privacy import mask_text
@@ -37,9 +39,10 @@ ASSIGNMENTS = (TicketAssigned, TicketEscalated)
 MOVES = {
     "dispatch.ticket.claimed": "claimed",
     "dispatch.ticket.resolved": "resolved",
-    "dispatch.ticket.rejected": "rejected",
     "dispatch.ticket.reopened": "reopened",
 }
+"""a handler's move that changes the status by itself (a 退单 does not: the router's escalation
+does, or under review the centre's approval)"""
 
 
 @dataclass
@@ -61,7 +64,7 @@ class Ticket:
     resolve_by: datetime | None = None
     assigned_at: datetime | None = None
     status: str = "received"  # received, classified, assigned, escalated, claimed, resolved, …
-    pending: str = ""  # an input waiting for a decision (a 退单 to review), its event id
+    pending: str = ""  # a 退单 or 延期 awaiting the centre's review: its event id
     outcome: str = ""  # closed: resolved, merged, invalid
     move: tuple[datetime, str, str] | None = None  # the handler's latest: time, status, id
     units: set[str] = field(default_factory=set)  # every unit it was placed at or assigned to
@@ -148,10 +151,18 @@ class Tickets:
             self.trends.classified(t.received_at or event.time, c.tier, t.ticket_id)
         elif isinstance(event, ASSIGNMENTS):
             self._assign(t, event)
-        elif isinstance(event, TicketClaimed | TicketResolved | TicketRejected | TicketReopened):
+        elif isinstance(event, TicketClaimed | TicketResolved | TicketReopened):
             if t.move is None or t.move[0] <= event.time:
                 t.move = (event.time, MOVES[event.type], event.id)
             self._settle(t)
+        elif isinstance(event, TicketReviewRequested):
+            if t.assigned_at is None or t.assigned_at <= event.time:
+                t.pending = event.data.request
+        elif isinstance(event, TicketReviewed):
+            if t.pending == event.data.request:
+                t.pending = ""
+        elif isinstance(event, TicketDeadlineChanged):
+            t.resolve_by = event.data.resolve_by
         elif isinstance(event, TicketClosed):
             t.outcome, t.status, t.pending = event.data.outcome, "closed", ""
         elif isinstance(event, NotificationSent | NotificationFailed | InputRejected):
@@ -176,7 +187,8 @@ class Tickets:
         if t.move is None or t.closed or (t.assigned_at and t.move[0] < t.assigned_at):
             return
         t.status = t.move[1]
-        t.pending = t.move[2] if t.move[1] == "rejected" else ""
+        if t.move[1] == "resolved":
+            t.pending = ""
 
     def get(self, ticket_id: str) -> Ticket | None:
         found = self.by_id.get(ticket_id)

@@ -44,6 +44,10 @@ UPDATE_TITLES = {
 }
 OUTCOME_NAMES = {"resolved": "办结", "merged": "并入重复件", "invalid": "无效件"}
 
+AGAIN_NAMES = {"reassigned": "改派", "reclassified": "重新分类后派单", "split": "拆分派单",
+               "reopen": "重新办理派单"}  # fmt: skip
+"""The title of an assignment made again (``AssignedData.reason``)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Line:
@@ -97,7 +101,8 @@ def _describe(event: CloudEvent) -> tuple[Kind, str, str, str] | None:
         detail = f"签收时限 {hm(a.claim_by)},办结时限 {hm(a.resolve_by)}" + (
             f";抄送 {copies}" if copies else ""
         )
-        title = f"派单 → {a.assignee.name}({LEVEL_NAMES[a.level]})"
+        again = AGAIN_NAMES.get(a.reason or "", "再次派单") if a.reason else "派单"
+        title = f"{again} → {a.assignee.name}({LEVEL_NAMES[a.level]})"
         return "decision", title, ROUTER, detail
     if isinstance(event, TicketEscalated):
         e = event.data

@@ -12,7 +12,7 @@ from services.common.permissions import ACTIONS, may_see, refusal
 from services.intake.auth import Caller, IntakeDep
 from services.intake.problems import ProblemError
 from services.intake.runtime import Intake
-from services.intake.updates import EVENT_TYPE
+from services.intake.updates import EVENT_TYPE, UpdateIn
 from services.intake.views import TicketState, TicketView, facts_of, view
 
 
@@ -58,7 +58,8 @@ async def permitted_update(
 ) -> Principal:
     """Before the body is validated: 404 for no such ticket, 403 when the caller may not do
     the action, then a 422 "not yet supported" for a contract action this intake cannot
-    carry out yet. An action outside the contract is left to the body's validation (422)."""
+    carry out yet (report_in, schedule, hold, adopt: the seeds' own systems). An action
+    outside the contract is left to the body's validation (422)."""
     action = await _action_of(request)
     if not isinstance(action, str) or action not in ACTIONS:
         return caller
@@ -80,3 +81,42 @@ async def permitted_update(
 
 
 Permitted = Annotated[Principal, Depends(permitted_update)]
+
+
+async def state_errors(intake: Intake, ticket_id: str, update: UpdateIn) -> list[dict[str, str]]:
+    """What the ticket as the intake knows it already rules out, answered at once (422) rather
+    than as the router's dead letter: approving or refusing nothing pending, merging into no
+    ticket or into itself. The router judges again; this only spares a round trip."""
+    if update.action in ("approve", "refuse") and update.request is not None:
+        waiting = await _pending(intake, ticket_id, update.request)
+        if update.request not in waiting:
+            listed = ", ".join(waiting) or "无"
+            return [
+                {
+                    "pointer": "#/request",
+                    "detail": f"没有待审核的申请 {update.request[:80]!r};待审核: {listed}",
+                }
+            ]
+    if update.action == "merge" and update.into is not None:
+        if update.into == ticket_id:
+            return [{"pointer": "#/into", "detail": "不能并入自己"}]
+        into = await _state(intake, update.into)
+        target = view(into) if into is not None else None
+        if target is None:
+            return [{"pointer": "#/into", "detail": f"未知工单 {update.into[:40]!r}"}]
+        if target.status == "closed":
+            return [{"pointer": "#/into", "detail": f"工单 {update.into} 已结案,不能并入"}]
+    return []
+
+
+async def _pending(intake: Intake, ticket_id: str, request: str) -> list[str]:
+    """The ids awaiting review on the ticket (read again from Kafka when ``request`` is not
+    among them yet: the router's review_requested may be moments old)."""
+    for attempt in range(2):
+        state = intake.readmodel.state(ticket_id)
+        shown = view(state) if state is not None else None
+        waiting = [p.request for p in shown.pending] if shown is not None else []
+        if request in waiting or attempt:
+            return waiting
+        await intake.readmodel.tail.sync()
+    return []

@@ -17,7 +17,7 @@ from services.intake import docs
 from services.intake.adapters import ADAPTERS, AdapterError
 from services.intake.admission import BrokerUnavailableError
 from services.intake.auth import Caller, IntakeDep, Source
-from services.intake.guard import Permitted, visible_view
+from services.intake.guard import Permitted, state_errors, visible_view
 from services.intake.models import RequestIn, now
 from services.intake.problems import ProblemError, validation_entries
 from services.intake.runtime import Intake
@@ -228,11 +228,15 @@ async def post_update(
         ),
     ] = None,
 ) -> UpdateAccepted:
-    """claim 签收, reject 退单, resolve 办结, feedback 回访评价 (with ``satisfaction``),
-    reopen 重新办理, whistle 吹哨报到 (with ``department``); 202 once Kafka acknowledged.
+    """claim 签收, reject 退单 (``reason_code``), resolve 办结, feedback 回访评价
+    (``satisfaction``, ``solved``, ``contacted``), reopen 重新办理, whistle 吹哨报到
+    (``department``), and the work order: extend 延期申请 (``resolve_by``), approve 批准 /
+    refuse 驳回 (``request``, approve of a reject optionally ``to``), reassign 改派 (``to``),
+    reclassify (``tier``/``category``), invalidate 无效件 (``reason_code``), split, merge
+    (``into``), remind 催办, supplement 补充 (``note``); 202 once Kafka acknowledged.
     Who may do which action: README, "Who may do what" (403 otherwise). The event records
     the authenticated caller (``principal``) beside the free-text ``actor``."""
-    errors = rule_errors(body, intake.departments)
+    errors = rule_errors(body, intake.policy) or await state_errors(intake, ticket_id, body)
     if errors:
         raise ProblemError(422, f"{len(errors)} invalid field(s)", errors=errors)
     state = intake.readmodel.state(ticket_id)
@@ -240,7 +244,7 @@ async def post_update(
     ticket = state.ticket_id
     cause = update_cause(ticket, label(caller), idempotency_key or str(uuid.uuid4()))
     event = update_event(
-        ticket, body, caller, cause, state.request.correlationid, intake.departments, now()
+        ticket, body, caller, cause, state.request.correlationid, intake.policy, now()
     )
     if idempotency_key is not None:
         if not state.has(event.id):

@@ -7,33 +7,101 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from schemas.envelope import derive_id
 from schemas.events import (
-    FeedbackData,
     Principal,
+    TicketApproved,
     TicketClaimed,
+    TicketExtensionRequested,
     TicketFeedback,
+    TicketInvalidated,
+    TicketMerged,
+    TicketReassigned,
+    TicketReclassified,
+    TicketRefused,
     TicketRejected,
+    TicketRemindRequested,
     TicketReopened,
     TicketResolved,
+    TicketSplit,
+    TicketSupplemented,
     TicketWhistled,
+    Tier,
     Update,
-    UpdateData,
-    WhistleData,
+    data_type,
 )
+from schemas.policy import Policy
+from schemas.policy.grid import assignable
 from services.intake.models import refuse_surrogates
 
-Action = Literal["claim", "reject", "resolve", "feedback", "reopen", "whistle"]
-EVENT_TYPE: dict[str, str] = {
-    "claim": "dispatch.ticket.claimed",
-    "reject": "dispatch.ticket.rejected",
-    "resolve": "dispatch.ticket.resolved",
-    "feedback": "dispatch.ticket.feedback",
-    "reopen": "dispatch.ticket.reopened",
-    "whistle": "dispatch.ticket.whistled",
+Action = Literal[
+    "claim",
+    "reject",
+    "resolve",
+    "feedback",
+    "reopen",
+    "whistle",
+    "extend",
+    "approve",
+    "refuse",
+    "reassign",
+    "reclassify",
+    "invalidate",
+    "split",
+    "merge",
+    "remind",
+    "supplement",
+]
+KINDS: dict[str, type[Update]] = {
+    "claim": TicketClaimed,
+    "reject": TicketRejected,
+    "resolve": TicketResolved,
+    "feedback": TicketFeedback,
+    "reopen": TicketReopened,
+    "whistle": TicketWhistled,
+    "extend": TicketExtensionRequested,
+    "approve": TicketApproved,
+    "refuse": TicketRefused,
+    "reassign": TicketReassigned,
+    "reclassify": TicketReclassified,
+    "invalidate": TicketInvalidated,
+    "split": TicketSplit,
+    "merge": TicketMerged,
+    "remind": TicketRemindRequested,
+    "supplement": TicketSupplemented,
 }
+EVENT_TYPE: dict[str, str] = {
+    action: kind.model_fields["type"].default for action, kind in KINDS.items()
+}
+# the fields an action carries besides action, actor and note; required ones first
+FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "feedback": (("satisfaction",), ("solved", "contacted")),
+    "whistle": (("department",), ()),
+    "reject": (("reason_code",), ()),
+    "extend": (("resolve_by",), ()),
+    "approve": (("request",), ("to",)),
+    "refuse": (("request",), ()),
+    "reassign": (("to",), ()),
+    "reclassify": ((), ("tier", "category")),
+    "invalidate": (("reason_code",), ()),
+    "merge": (("into",), ()),
+    "supplement": (("note",), ()),
+}
+EXTRA = (
+    "satisfaction",
+    "solved",
+    "contacted",
+    "department",
+    "reason_code",
+    "resolve_by",
+    "request",
+    "to",
+    "tier",
+    "category",
+    "into",
+)
 
 
 class UpdateIn(BaseModel):
@@ -64,7 +132,9 @@ class UpdateIn(BaseModel):
 
     action: Action = Field(
         description="claim 签收, reject 退单, resolve 办结, feedback 回访评价, "
-        "reopen 重新办理, whistle 吹哨报到"
+        "reopen 重新办理, whistle 吹哨报到, extend 延期申请, approve 批准, refuse 驳回, "
+        "reassign 改派, reclassify 重新分类, invalidate 无效件, split 拆分, merge 合并, "
+        "remind 催办, supplement 补充"
     )
     actor: str = Field(min_length=1, max_length=100, description="谁:姓名或岗位")
     note: str | None = Field(default=None, max_length=2000, description="说明")
@@ -73,6 +143,34 @@ class UpdateIn(BaseModel):
     contacted: bool | None = Field(default=None, description="回访:是否联系(feedback only)")
     department: str | None = Field(
         default=None, min_length=1, max_length=100, description="吹哨报到的部门(编号或名称)"
+    )
+    reason_code: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="reject 退单 / invalidate 无效件: the policy's reason code",
+    )
+    resolve_by: AwareDatetime | None = Field(
+        default=None, description="extend 延期申请: the wanted deadline (ISO time with offset)"
+    )
+    request: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="approve / refuse: the event id of the pending reject or extend",
+    )
+    to: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="reassign 改派 (or approve of a reject): a unit or department id",
+    )
+    tier: Tier | None = Field(default=None, description="reclassify: the new tier")
+    category: str | None = Field(
+        default=None, min_length=1, max_length=64, description="reclassify: the new category code"
+    )
+    into: str | None = Field(
+        default=None, min_length=1, max_length=200, description="merge: the ticket it merges into"
     )
 
     @model_validator(mode="before")
@@ -86,31 +184,54 @@ class UpdateAccepted(BaseModel):
     event_id: str
 
 
-def rule_errors(update: UpdateIn, departments: Mapping[str, str]) -> list[dict[str, str]]:
-    """The cross-field problems of ``update``, one entry per field (``pointer``, ``detail``).
-
-    ``departments`` maps department id → name (the policy's)."""
+def rule_errors(update: UpdateIn, policy: Policy) -> list[dict[str, str]]:
+    """The cross-field problems of ``update``, one entry per field (``pointer``, ``detail``):
+    each action's own fields, required or allowed, and their values against the policy."""
+    required, optional = FIELDS.get(update.action, ((), ()))
     errors = []
-    if update.action == "feedback" and update.satisfaction is None:
-        errors.append({"pointer": "#/satisfaction", "detail": "feedback 需要 satisfaction (1-5)"})
-    if update.action != "feedback" and update.satisfaction is not None:
-        errors.append(
-            {"pointer": "#/satisfaction", "detail": "satisfaction 只能与 action=feedback 一起提交"}
-        )
-    for name in ("solved", "contacted"):
-        if update.action != "feedback" and getattr(update, name) is not None:
+    for name in required:
+        if getattr(update, name) is None:
+            errors.append({"pointer": f"#/{name}", "detail": f"{update.action} 需要 {name}"})
+    for name in EXTRA:
+        if getattr(update, name) is not None and name not in required + optional:
+            allowed = [a for a, (r, o) in FIELDS.items() if name in r + o]
             errors.append(
-                {"pointer": f"#/{name}", "detail": f"{name} 只能与 action=feedback 一起提交"}
+                {
+                    "pointer": f"#/{name}",
+                    "detail": f"{name} 只能与 action={'/'.join(allowed)} 一起提交",
+                }
             )
-    if update.action == "whistle":
-        if update.department is None:
-            errors.append({"pointer": "#/department", "detail": "whistle 需要 department"})
-        elif department_id(update.department, departments) is None:
-            known = ", ".join(f"{k}({v})" for k, v in departments.items())
-            errors.append({"pointer": "#/department", "detail": f"未知部门;可选: {known}"})
-    elif update.department is not None:
+    if update.action == "reclassify" and update.tier is None and update.category is None:
+        errors.append({"pointer": "#/tier", "detail": "reclassify 需要 tier 或 category"})
+    return errors + _value_errors(update, policy)
+
+
+def _value_errors(update: UpdateIn, policy: Policy) -> list[dict[str, str]]:
+    """Values the policy does not know: a department, a reason, a category, a unit."""
+    errors = []
+
+    def unknown(name: str, known: Mapping[str, str]) -> None:
+        shown = ", ".join(f"{k}({v})" for k, v in list(known.items())[:20])
+        errors.append({"pointer": f"#/{name}", "detail": f"未知 {name};可选: {shown}"})
+
+    departments = {d.id: d.name for d in policy.departments}
+    if update.department is not None and department_id(update.department, departments) is None:
+        unknown("department", departments)
+    lifecycle = policy.lifecycle
+    if update.reason_code is not None:
+        reasons = (
+            lifecycle.reject_reasons if update.action == "reject" else lifecycle.invalid_reasons
+        )
+        if update.reason_code not in reasons:
+            unknown("reason_code", reasons)
+    if update.category is not None and update.category not in policy.category_by_code:
+        unknown("category", {c.code: c.name for c in policy.categories})
+    if update.to is not None and not assignable(update.to, policy):
         errors.append(
-            {"pointer": "#/department", "detail": "department 只能与 action=whistle 一起提交"}
+            {
+                "pointer": "#/to",
+                "detail": "未知单位:填网格单元编号、部门编号(DEP-…)或社区恳谈会(…:convener)",
+            }
         )
     return errors
 
@@ -133,7 +254,7 @@ def update_event(
     caller: Principal,
     cause: str,
     correlationid: str,
-    departments: Mapping[str, str],
+    policy: Policy,
     now: datetime,
 ) -> Update:
     """The event for ``update`` (checked with ``rule_errors`` first), naming its caller."""
@@ -146,32 +267,18 @@ def update_event(
         "causationid": cause,
         "correlationid": correlationid,
     }
-    base = {
+    fields: dict[str, Any] = {
         "ticket_id": ticket_id,
         "actor": update.actor,
         "note": update.note,
         "principal": caller,
     }
-    if update.action == "feedback":
-        assert update.satisfaction is not None
-        return TicketFeedback(
-            **envelope,
-            data=FeedbackData(
-                **base,
-                satisfaction=update.satisfaction,
-                solved=update.solved,
-                contacted=update.contacted,
-            ),
-        )
+    required, optional = FIELDS.get(update.action, ((), ()))
+    for name in required + optional:
+        if name != "note" and getattr(update, name) is not None:
+            fields[name] = getattr(update, name)
     if update.action == "whistle":
-        department = department_id(update.department or "", departments)
-        assert department is not None
-        return TicketWhistled(**envelope, data=WhistleData(**base, department=department))
-    data = UpdateData(**base)
-    if update.action == "claim":
-        return TicketClaimed(**envelope, data=data)
-    if update.action == "reject":
-        return TicketRejected(**envelope, data=data)
-    if update.action == "resolve":
-        return TicketResolved(**envelope, data=data)
-    return TicketReopened(**envelope, data=data)
+        departments = {d.id: d.name for d in policy.departments}
+        fields["department"] = department_id(update.department or "", departments)
+    kind = KINDS[update.action]
+    return kind(**envelope, data=data_type(kind).model_validate(fields))

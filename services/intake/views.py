@@ -33,9 +33,14 @@ from schemas.events import (
     TicketAssigned,
     TicketClassified,
     TicketClosed,
+    TicketDeadlineChanged,
     TicketEscalated,
     TicketFeedback,
     TicketLinked,
+    TicketReminded,
+    TicketReviewed,
+    TicketReviewRequested,
+    TicketSupplementNoticed,
     TicketWhistled,
     Tier,
     UpdateData,
@@ -63,7 +68,8 @@ STATUS_OF: dict[str, Status] = {
     "dispatch.ticket.assigned": "assigned",
     "dispatch.ticket.escalated": "escalated",
     "dispatch.ticket.claimed": "claimed",
-    "dispatch.ticket.rejected": "rejected",
+    # a reject moves nothing by itself: the router's escalation (or, under review, the
+    # centre's approval) does
     "dispatch.ticket.resolved": "resolved",
     "dispatch.ticket.reopened": "reopened",
     "dispatch.ticket.closed": "closed",
@@ -75,6 +81,16 @@ ACTION_OF = {
     "dispatch.ticket.feedback": "feedback",
     "dispatch.ticket.reopened": "reopen",
     "dispatch.ticket.whistled": "whistle",
+    "dispatch.ticket.extension_requested": "extend",
+    "dispatch.ticket.approved": "approve",
+    "dispatch.ticket.refused": "refuse",
+    "dispatch.ticket.reassigned": "reassign",
+    "dispatch.ticket.reclassified": "reclassify",
+    "dispatch.ticket.invalidated": "invalidate",
+    "dispatch.ticket.split": "split",
+    "dispatch.ticket.merged": "merge",
+    "dispatch.ticket.remind_requested": "remind",
+    "dispatch.ticket.supplemented": "supplement",
 }
 # Order of events that share a timestamp (a decision stamped with its cause's time).
 RANK = {
@@ -88,6 +104,16 @@ RANK = {
             "dispatch.ticket.claimed",
             "dispatch.ticket.whistled",
             "dispatch.ticket.rejected",
+            "dispatch.ticket.extension_requested",
+            "dispatch.ticket.review_requested",
+            "dispatch.ticket.approved",
+            "dispatch.ticket.refused",
+            "dispatch.ticket.reviewed",
+            "dispatch.ticket.deadline_changed",
+            "dispatch.ticket.remind_requested",
+            "dispatch.ticket.reminded",
+            "dispatch.ticket.supplemented",
+            "dispatch.ticket.supplement_noticed",
             "dispatch.ticket.resolved",
             "dispatch.ticket.feedback",
             "dispatch.ticket.linked",
@@ -101,7 +127,25 @@ UPDATE_WORDS = {
     "reject": "退单",
     "resolve": "办结",
     "reopen": "重新办理",
+    "extend": "延期申请",
+    "approve": "批准",
+    "refuse": "驳回",
+    "reassign": "改派",
+    "reclassify": "重新分类",
+    "invalidate": "无效件",
+    "split": "拆分",
+    "merge": "合并",
+    "remind": "催办",
+    "supplement": "补充",
 }
+KIND_WORDS = {"reject": "退单", "extend": "延期"}
+MOVES = {
+    "dispatch.ticket.assigned",
+    "dispatch.ticket.escalated",
+    "dispatch.ticket.resolved",
+    "dispatch.ticket.closed",
+}
+"""decisions (and the resolve) after which nothing awaits review any more"""
 
 
 class Entry(Model):
@@ -125,6 +169,18 @@ class Entry(Model):
     satisfaction: int | None = None
     department: str | None = None
     outcome: str | None = None
+    reason_code: str | None = None
+    request: str | None = Field(
+        default=None, description="the pending reject or extension this step asks for or judges"
+    )
+    review: Literal["reject", "extend"] | None = Field(
+        default=None, description="what awaits review (review_requested, reviewed)"
+    )
+    wanted_by: AwareDatetime | None = Field(
+        default=None, description="延期: the deadline asked for (not in force until approved)"
+    )
+    to: str | None = Field(default=None, description="改派 / approve: the unit asked for")
+    into: str | None = Field(default=None, description="merge: the ticket merged into")
     by: str | None = Field(default=None, description="the authenticated caller of an update")
     refused: str | None = Field(
         default=None, description="the router refused this update: why (it changed nothing)"
@@ -163,6 +219,17 @@ class TicketState(Model):
         return next((e for e in self.timeline if e.id == event_id), None)
 
 
+class PendingReview(Model):
+    """A reject or an extension awaiting the centre's approve or refuse (its event id is what
+    they name as ``request``)."""
+
+    request: str
+    kind: Literal["reject", "extend"]
+    at: AwareDatetime
+    reason_code: str | None = None
+    resolve_by: AwareDatetime | None = Field(default=None, description="extend: asked for")
+
+
 class TicketView(Model):
     """``GET /v1/tickets/{ticket_id}``: current state and timeline."""
 
@@ -189,6 +256,9 @@ class TicketView(Model):
     received_at: AwareDatetime
     updated_at: AwareDatetime
     attachments: tuple[str, ...] = ()
+    pending: tuple[PendingReview, ...] = Field(
+        default=(), description="awaiting review: a reject or an extension"
+    )
     timeline: tuple[Entry, ...]
 
 
@@ -242,9 +312,10 @@ def entry_of(event: CloudEvent) -> Entry | None:
         )
     if isinstance(event, TicketAssigned):
         a = event.data
+        word = ASSIGNED_WORDS.get(a.reason or "", "派单")
         return _entry(
             event,
-            summary=f"派单:{a.assignee.name},{_hm(a.claim_by)}前签收,{_hm(a.resolve_by)}前办结",
+            summary=f"{word}:{a.assignee.name},{_hm(a.claim_by)}前签收,{_hm(a.resolve_by)}前办结",
             tier=a.tier,
             level=a.level,
             assignee=a.assignee,
@@ -266,12 +337,76 @@ def entry_of(event: CloudEvent) -> Entry | None:
         s = event.data
         timing = {True: "按期", False: "超期", None: ""}[s.on_time]
         text = f"结案:并入{s.merged_into}" if s.outcome == "merged" else f"结案:{timing}办结"
-        return _entry(event, summary=text, outcome=s.outcome, satisfaction=s.satisfaction)
+        if s.outcome == "invalid":
+            text = f"结案:无效件({s.reason_code})"
+        return _entry(
+            event,
+            summary=text,
+            outcome=s.outcome,
+            satisfaction=s.satisfaction,
+            reason_code=s.reason_code,
+            into=s.merged_into,
+        )
     if isinstance(event, TicketLinked):
-        return _entry(event, summary=f"重复反映:{event.data.repeat}并入本工单")
+        word = "合并" if event.data.by == "operator" else "重复反映"
+        return _entry(event, summary=f"{word}:{event.data.repeat}并入本工单")
+    found = _workorder_entry(event)
+    if found is not None:
+        return found
     data = getattr(event, "data", None)
     if event.type in ACTION_OF and isinstance(data, UpdateData):
         return _update_entry(event, data)
+    return None
+
+
+ASSIGNED_WORDS = {
+    "reassigned": "改派",
+    "reclassified": "重新分类后派单",
+    "split": "拆分后派单",
+    "reopen": "重新办理",
+}
+REMINDER_WORDS = {"remind": "催办", "claim_due": "签收时限将到", "resolve_due": "办结时限将到"}
+
+
+def _workorder_entry(event: CloudEvent) -> Entry | None:
+    """The router's decisions of the work order: reviews, deadlines, reminders, notices."""
+    if isinstance(event, TicketReviewRequested):
+        r = event.data
+        what = f"({r.reason_code})" if r.reason_code else ""
+        if r.resolve_by is not None:
+            what = f",延至{_hm(r.resolve_by)}"
+        return _entry(
+            event,
+            summary=f"待审核:{KIND_WORDS[r.kind]}{what}",
+            request=r.request,
+            review=r.kind,
+            reason_code=r.reason_code,
+            wanted_by=r.resolve_by,
+        )
+    if isinstance(event, TicketReviewed):
+        v = event.data
+        verdict = "同意" if v.verdict == "approved" else "不同意"
+        return _entry(
+            event,
+            summary=f"审核:{verdict}{KIND_WORDS[v.kind]}",
+            request=v.request,
+            review=v.kind,
+            outcome=v.verdict,
+        )
+    if isinstance(event, TicketDeadlineChanged):
+        c = event.data
+        return _entry(
+            event,
+            summary=f"延期:办结时限{_hm(c.previous_resolve_by)}→{_hm(c.resolve_by)}",
+            resolve_by=c.resolve_by,
+            request=c.request,
+        )
+    if isinstance(event, TicketReminded):
+        m = event.data
+        due = f",{_hm(m.due)}到期" if m.due is not None else ""
+        return _entry(event, summary=f"{REMINDER_WORDS[m.reason]}:已提醒{m.assignee.name}{due}")
+    if isinstance(event, TicketSupplementNoticed):
+        return _entry(event, summary=f"补充信息已通知{event.data.assignee.name}")
     return None
 
 
@@ -302,7 +437,23 @@ def _update_entry(event: CloudEvent, data: UpdateData) -> Entry:
             department=event.data.department,
         )
     word = UPDATE_WORDS[ACTION_OF[event.type]]
-    return _entry(event, summary=f"{word}:{actor}", actor=actor, by=by, note=note)
+    facts: dict[str, Any] = {}
+    for name in ("reason_code", "request", "to", "into", "category"):
+        value = getattr(data, name, None)
+        if value is not None:
+            facts[name] = value
+    wanted = getattr(data, "resolve_by", None)
+    detail = ""
+    if wanted is not None:
+        facts["wanted_by"] = wanted
+        detail = f",延至{_hm(wanted)}"
+    if isinstance(getattr(data, "tier", None), str):
+        detail = f",{TIER_NAMES[data.tier]}"  # type: ignore[attr-defined]
+    for name in ("reason_code", "to", "into", "category"):
+        if name in facts:
+            detail += f",{facts[name]}"
+    facts.pop("category", None)  # a reclassify asked for is not the ticket's category yet
+    return _entry(event, summary=f"{word}:{actor}{detail}", actor=actor, by=by, note=note, **facts)
 
 
 def refused_update(event: InputRejected) -> str | None:
@@ -385,10 +536,33 @@ def view(state: TicketState) -> TicketView | None:
             "ticket_id": state.ticket_id,
             **request.model_dump(exclude={"channel", "correlationid", "category"}),
             **current,
+            "pending": pending_reviews(state.timeline),
             "updated_at": state.timeline[-1].time if state.timeline else request.received_at,
             "timeline": state.timeline,
         }
     )
+
+
+def pending_reviews(timeline: tuple[Entry, ...]) -> tuple[PendingReview, ...]:
+    """What the router holds for review: each review it asked for, until it is judged or the
+    ticket moves (a move, a resolve or a close ends every pending request)."""
+    pending: dict[str, PendingReview] = {}
+    for entry in timeline:
+        if entry.refused is not None:
+            continue
+        if entry.type == "dispatch.ticket.review_requested" and entry.request and entry.review:
+            pending[entry.request] = PendingReview(
+                request=entry.request,
+                kind=entry.review,
+                at=entry.time,
+                reason_code=entry.reason_code,
+                resolve_by=entry.wanted_by,
+            )
+        elif entry.type == "dispatch.ticket.reviewed" and entry.request:
+            pending.pop(entry.request, None)
+        elif entry.type in MOVES:
+            pending.clear()
+    return tuple(pending.values())
 
 
 def facts_of(state: TicketState) -> TicketFacts | None:

@@ -146,22 +146,31 @@ async def walk_through(page_: Any, stack: Stack) -> None:
     body = await page_.locator("main").inner_text()
     assert "13905981234" not in body and "张三" not in body
 
-    # 改派 goes to the intake with the operator's token; the intake takes the operator's
-    # permission and answers that the action is not carried out yet: its problem is shown
+    # 驳回 with nothing awaiting review: the intake answers with its problem document, and
+    # the operator reads its detail and field errors, not only its status
+    refuse = page_.locator("form.act:has(button[data-action=refuse])")
+    await refuse.locator("input[name=request]").fill("no-such-request")
+    await refuse.locator("button").click()
+    verdict = page_.locator("#verdict")
+    await expect(verdict).to_contain_text("驳回未被受理:422", timeout=15_000)
+    await expect(verdict.locator(".problem-detail")).to_contain_text("invalid field")
+    await expect(verdict.locator(".problem-errors")).to_contain_text("#/request")
+    await expect(verdict.locator(".problem-errors")).to_contain_text("没有待审核的申请")
+
+    # 改派 goes to the intake with the operator's token: the router moves the ticket to the
+    # chosen unit, and the timeline shows it
     reassign = page_.locator("form.act:has(button[data-action=reassign])")
     await reassign.locator("select[name=to]").select_option("CM-CB")
     await reassign.locator("button").click()
-    verdict = page_.locator("#verdict")
-    await expect(verdict).to_contain_text("改派未被受理:422", timeout=15_000)
-    # the intake's problem itself, detail and field errors, not only its status
-    await expect(verdict.locator(".problem-detail")).to_contain_text("reassign")
-    await expect(verdict.locator(".problem-detail")).to_contain_text("not yet supported")
-    await expect(verdict.locator(".problem-errors")).to_contain_text("#/action")
+    await expect(verdict).to_contain_text("改派已提交", timeout=15_000)
+    moved = timeline.locator("li[data-type='dispatch.ticket.assigned']").last
+    await expect(moved).to_contain_text("改派 → 城北社区", timeout=20_000)
 
-    # the assigned unit's handler claims (through the intake, with a handler's token): the
+    # the new unit's handler claims (through the intake, with a handler's token): the
     # operator's open page shows it, with who and the note
     async with httpx.AsyncClient(timeout=10) as client:
         unit = await assignee_of(client, stack, ticket_id)
+        assert unit == "CM-CB"
         answer = await client.post(
             f"{stack.intake_url}/v1/tickets/{ticket_id}/updates",
             json={"action": "claim", "actor": "网格长", "note": "电话确认,今晚到场"},

@@ -14,7 +14,7 @@ import pytest
 from dispatch.stack import Stack
 from schemas.codec import HEADERS, encode
 from schemas.envelope import derive_id, ticket_id_for
-from schemas.events import TicketClaimed, TicketRejected, UpdateData
+from schemas.events import TicketApproved, TicketClaimed, TicketRejected, data_type
 from services.router.clock import partition_of
 from tests.kafka import produce, read_until, with_type
 from tests.stacks import FAST_SCALE, fast
@@ -53,7 +53,7 @@ async def first(stack: Stack, kind: str, ticket: str, reason: str | None = None)
     return matching(records)[0]
 
 
-async def send_update(stack: Stack, kind: type[Any], ticket: str) -> Any:
+async def send_update(stack: Stack, kind: type[Any], ticket: str, **data: Any) -> Any:
     event = kind(
         id=derive_id(f"{ticket}:{kind.__name__}", "test"),
         source="/dispatch/intake/grid-patrol",
@@ -61,7 +61,7 @@ async def send_update(stack: Stack, kind: type[Any], ticket: str) -> Any:
         subject=ticket,
         causationid="urn:test",
         correlationid="urn:test",
-        data=UpdateData(ticket_id=ticket, actor="赖清香"),
+        data=data_type(kind)(ticket_id=ticket, actor="赖清香", **data),
     )
     await produce(
         stack.bootstrap,
@@ -113,11 +113,15 @@ async def test_a_claimed_ticket_does_not_escalate_for_its_claim(fast_stack: Stac
     assert [e for e in claim_escalations if e["data"]["reason"] == "claim_overdue"] == []
 
 
-async def test_a_rejected_ticket_is_redispatched_at_once(fast_stack: Stack) -> None:
+async def test_a_rejected_ticket_is_reviewed_then_redispatched_at_once(fast_stack: Stack) -> None:
+    """The sample district reviews every 退单: the reject asks, the approval moves it."""
     ticket = await post(fast_stack, "城北新村北区2幢楼梯灯不亮")
     await first(fast_stack, "dispatch.ticket.assigned", ticket)
-    reject = await send_update(fast_stack, TicketRejected, ticket)
+    reject = await send_update(fast_stack, TicketRejected, ticket, reason_code="not_our_area")
+    asked = await first(fast_stack, "dispatch.ticket.review_requested", ticket)
+    assert (asked["causationid"], asked["data"]["request"]) == (reject.id, reject.id)
+    approve = await send_update(fast_stack, TicketApproved, ticket, request=reject.id)
     moved = await first(fast_stack, "dispatch.ticket.escalated", ticket, "rejected")
-    # decided on the reject itself, at its time: not on a later tick
-    assert moved["causationid"] == reject.id
-    assert datetime.fromisoformat(moved["time"]) == reject.time
+    # decided on the approval itself, at its time: not on a later tick
+    assert moved["causationid"] == approve.id
+    assert datetime.fromisoformat(moved["time"]) == approve.time

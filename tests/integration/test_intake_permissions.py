@@ -113,16 +113,20 @@ async def test_a_handler_of_the_assigned_unit_claims_and_the_event_names_it(
     assert entry["by"] == f"handler:赖清香@{unit}"
 
 
-def test_reassign_is_an_operators_and_answers_not_yet_supported(
+async def test_reassign_is_an_operators_and_names_a_unit_of_the_policy(
     stack: Stack, ticket: str, unit: str
 ) -> None:
     body = {"action": "reassign", "actor": "值班长", "to": "DEP-SW"}
     refused = post(stack, ticket, body, handler(stack, unit))
     assert refused.status_code == 403
+    unknown = post(stack, ticket, {**body, "to": "DEP-NOWHERE"}, operator(stack))
+    assert unknown.status_code == 422 and unknown.headers["content-type"] == PROBLEM
+    assert unknown.json()["errors"][0]["pointer"] == "#/to"
     passed = post(stack, ticket, body, operator(stack))
-    assert passed.status_code == 422 and passed.headers["content-type"] == PROBLEM
-    assert "not yet supported" in passed.json()["detail"]
-    assert passed.json()["errors"][0]["pointer"] == "#/action"
+    assert passed.status_code == 202, passed.text
+    shown = get(stack, ticket, operator(stack))
+    entry = next(e for e in shown.json()["timeline"] if e["id"] == passed.json()["event_id"])
+    assert entry["by"].startswith("operator:")
 
 
 def test_who_may_read_a_ticket(stack: Stack, ticket: str, unit: str) -> None:

@@ -102,7 +102,12 @@ async def test_the_same_idempotency_key_is_the_same_event_answered_200(
     second = update(intake, ticket, body, key="resolve-001")
     assert (first.status_code, second.status_code) == (202, 200)
     assert first.json() == second.json()
-    clash = update(intake, ticket, {"action": "reject", "actor": "x"}, key="resolve-001")
+    clash = update(
+        intake,
+        ticket,
+        {"action": "reject", "actor": "x", "reason_code": "not_our_duty"},
+        key="resolve-001",
+    )
     assert clash.status_code == 409 and clash.headers["content-type"] == PROBLEM
     assert len(await on_updates(intake, first.json()["event_id"])) == 1
 

@@ -27,12 +27,11 @@ from schemas import topics
 from schemas.codec import HEADERS, encode
 from schemas.envelope import derive_id
 from schemas.events import (
-    FeedbackData,
     RequestReceived,
     TicketClaimed,
     TicketFeedback,
     TicketResolved,
-    UpdateData,
+    data_type,
 )
 from schemas.policy import load_policy
 from services.common.bus import Topics, ensure_topics, make_producer
@@ -48,7 +47,7 @@ EARLY_EVERY = 50  # every 50th ticket gets its claim before its request
 
 def update(kind: type[Any], request: RequestReceived, action: str, **data: Any) -> Any:
     ticket_id = request.subject
-    data_type = FeedbackData if kind is TicketFeedback else UpdateData
+    model = data_type(kind)
     return kind(
         id=derive_id(f"{ticket_id}:crash", action),
         source="/dispatch/intake/test",
@@ -56,7 +55,7 @@ def update(kind: type[Any], request: RequestReceived, action: str, **data: Any) 
         subject=ticket_id,
         causationid=request.id,
         correlationid=request.correlationid,
-        data=data_type(ticket_id=ticket_id, actor="handler", **data),
+        data=model(ticket_id=ticket_id, actor="handler", **data),
     )
 
 

@@ -15,11 +15,10 @@ from dispatch.stack import Stack
 from schemas.codec import HEADERS, encode
 from schemas.envelope import CloudEvent, derive_id
 from schemas.events import (
-    FeedbackData,
     TicketClaimed,
     TicketFeedback,
     TicketResolved,
-    UpdateData,
+    data_type,
 )
 from schemas.words import CHINA
 from services.intake.models import RequestIn, received_event
@@ -39,7 +38,7 @@ async def post(stack: Stack, description: str, **extra: Any) -> str:
 
 def update(ticket: str, kind: type[CloudEvent], **data: Any) -> CloudEvent:
     now = datetime.now(CHINA)
-    model = FeedbackData if kind is TicketFeedback else UpdateData
+    model = data_type(kind)
     return kind(  # type: ignore[call-arg]
         id=derive_id(f"{ticket}:{kind.__name__}:{uuid.uuid4()}", "update"),
         source="/dispatch/intake/grid-patrol",
@@ -154,6 +153,7 @@ async def test_a_repeat_report_joins_the_open_ticket_and_raises_it_a_level(stack
         "merged_into": first,
         "on_time": None,
         "satisfaction": None,
+        "reason_code": None,
     }
     [raised] = await decisions_until(stack, "dispatch.ticket.escalated", first)
     assert raised["data"]["reason"] == "repeat_report"

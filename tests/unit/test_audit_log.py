@@ -11,7 +11,6 @@ from typing import Any
 from schemas import topics
 from schemas.envelope import CloudEvent, Decision, derive_id
 from schemas.events import (
-    FeedbackData,
     Origin,
     RequestReceived,
     TicketClaimed,
@@ -19,6 +18,7 @@ from schemas.events import (
     TicketLinked,
     TicketResolved,
     UpdateData,
+    data_type,
 )
 from schemas.policy import Policy, load_policy
 from schemas.words import CHINA
@@ -85,7 +85,7 @@ class Recorder:
         return event.subject
 
     def update(self, ticket_id: str, kind: type[CloudEvent], minute: float, **data: Any) -> str:
-        model = FeedbackData if kind is TicketFeedback else UpdateData
+        model = data_type(kind)
         event = kind(  # type: ignore[call-arg]
             id=derive_id(f"{ticket_id}:{len(self.records)}", kind.__name__),
             source="/dispatch/intake/grid-patrol",

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from schemas import topics
-from schemas.events import TicketClaimed, TicketFeedback, TicketResolved
+from schemas.events import TicketClaimed, TicketFeedback, TicketInvalidated, TicketResolved
 from services.audit.app import UntilError, parse_until, summary
 from services.audit.log import AuditLog, build
 from services.audit.policies import policy_book
@@ -247,3 +247,21 @@ def test_an_audit_until_before_anything_happened_is_empty_and_clean(
     assert result.report["divergences"] == []
     assert result.report["rates"]["on_time_closure"]["value"] is None
     assert "按期办结率 —" in summary(result, Path("out"))[1]
+
+
+def test_an_invalid_ticket_is_counted_apart_and_left_out_of_the_rates() -> None:
+    r = Recorder(small_policy())
+    kept = r.request("城北新村南区7幢楼梯灯不亮", 0)
+    r.update(kept, TicketClaimed, 0.05)
+    r.update(kept, TicketResolved, 1)
+    r.update(kept, TicketFeedback, 2, satisfaction=5)
+    dropped = r.request("城北新村南区8幢楼道里有人贴小广告", 0.5)
+    r.update(dropped, TicketInvalidated, 0.6, reason_code="outside_remit")
+    log = r.log()
+    lines = {t["ticket_id"]: t for t in timelines(log, policy_book(log), log.latest())}
+    assert (lines[dropped]["status"], lines[dropped]["outcome"]) == ("closed", "invalid")
+    checked = audit(log, check=True).report
+    assert checked["totals"]["invalid"] == 1 and checked["totals"]["received"] == 2
+    assert checked["rates"]["closure"]["value"] == 1.0  # 1 of 1: the invalid one is not owed
+    [total] = [row for row in sla_rows(lines.values()) if row["dimension"] == "all"]
+    assert total["tickets"] == 1

@@ -7,7 +7,7 @@ from itertools import permutations
 
 from schemas.codec import encode
 from schemas.envelope import Decision, derive_id
-from schemas.events import Origin, TicketClaimed, TicketResolved, UpdateData
+from schemas.events import Origin, TicketClaimed, TicketResolved, data_type
 from schemas.policy import Policy, load_policy
 from schemas.words import CHINA
 from services.common.bus import rejected
@@ -62,7 +62,7 @@ def _update(kind: type, ticket_id: str, at: datetime):  # type: ignore[no-untype
         subject=ticket_id,
         causationid="k",
         correlationid="k",
-        data=UpdateData(ticket_id=ticket_id, actor="赖清香"),
+        data=data_type(kind)(ticket_id=ticket_id, actor="赖清香"),
     )
 
 

@@ -10,11 +10,12 @@ from schemas.events import (
     FeedbackData,
     NotificationData,
     NotificationSent,
+    ReviewRequestedData,
     TicketClaimed,
     TicketFeedback,
-    TicketRejected,
     TicketResolved,
-    UpdateData,
+    TicketReviewRequested,
+    data_type,
 )
 from schemas.policy import load_policy
 from schemas.words import CHINA
@@ -44,7 +45,7 @@ def update(kind: type, ticket_id: str, at: datetime, note: str = "") -> CloudEve
         subject=ticket_id,
         causationid="k",
         correlationid="k",
-        data=UpdateData(ticket_id=ticket_id, actor="赖清香", note=note or None),
+        data=data_type(kind)(ticket_id=ticket_id, actor="赖清香", note=note or None),
     )
     return made
 
@@ -158,7 +159,25 @@ def test_search_filters_by_tier_text_overdue_and_pending_review_in_pages() -> No
         events = request(f"P-5-{n}", f"城北新村南区7幢楼梯灯不亮 第{n}盏")
         ids.append(events[0].subject)
         folded(*events, store=store)
-    folded(update(TicketRejected, ids[0], T0 + timedelta(minutes=3), "不归我们管"), store=store)
+    asked = T0 + timedelta(minutes=3)
+    review = TicketReviewRequested(
+        id=derive_id("review" + ids[0], asked.isoformat()),
+        source="/dispatch/router",
+        time=asked,
+        subject=ids[0],
+        causationid="r",
+        correlationid="r",
+        policyversion=POLICY.version,
+        ticketversion=2,
+        data=ReviewRequestedData(
+            ticket_id=ids[0],
+            summary="楼梯灯",
+            request="r",
+            kind="reject",
+            reason_code="not_our_duty",
+        ),
+    )
+    folded(review, store=store)
     soon = T0 + timedelta(minutes=30)
     late = T0 + timedelta(hours=5)
     tickets = store.all()
@@ -167,7 +186,7 @@ def test_search_filters_by_tier_text_overdue_and_pending_review_in_pages() -> No
     assert search(tickets, Filters(tier="city"), soon).total == 0
     assert [t.ticket_id for t in search(tickets, Filters(q="第3盏"), soon).items] == [ids[3]]
     assert search(tickets, Filters(overdue=True), soon).total == 0
-    assert search(tickets, Filters(overdue=True), late).total == 4  # the rejected one waits
+    assert search(tickets, Filters(overdue=True), late).total == 5  # under review: clock runs
     assert [t.ticket_id for t in search(tickets, Filters(pending=True), soon).items] == [ids[0]]
     page = search(tickets, Filters(size=2, page=3), soon)
     assert (page.total, page.pages, page.page, len(page.items)) == (5, 3, 3, 1)

@@ -14,7 +14,7 @@ from schemas.events import (
     TicketClosed,
     TicketEscalated,
     TicketResolved,
-    UpdateData,
+    data_type,
 )
 from schemas.policy import Policy, load_policy
 from schemas.words import CHINA
@@ -63,7 +63,7 @@ def update(ticket: Ticket, kind: type[CloudEvent], when: datetime) -> CloudEvent
         subject=ticket.ticket_id,
         causationid="u",
         correlationid="u",
-        data=UpdateData(ticket_id=ticket.ticket_id, actor="赖清香"),
+        data=data_type(kind)(ticket_id=ticket.ticket_id, actor="赖清香"),
     )
 
 

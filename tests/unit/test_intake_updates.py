@@ -8,19 +8,21 @@ import pytest
 from pydantic import ValidationError
 
 from schemas.events import Principal, TicketFeedback, TicketWhistled
+from schemas.policy import load_policy
 from services.intake.updates import (
     UpdateIn,
     rule_errors,
     update_cause,
     update_event,
 )
+from tests.conftest import SMALL_POLICY
 
-DEPARTMENTS = {"DEP-SW": "区水务局", "DEP-CG": "区城管局"}
+POLICY = load_policy(SMALL_POLICY)
 NOW = datetime(2026, 2, 11, 9, 0, tzinfo=timezone(timedelta(hours=8)))
 
 
 def pointers(update: dict[str, object]) -> list[str]:
-    return [e["pointer"] for e in rule_errors(UpdateIn.model_validate(update), DEPARTMENTS)]
+    return [e["pointer"] for e in rule_errors(UpdateIn.model_validate(update), POLICY)]
 
 
 def test_feedback_needs_satisfaction_and_only_feedback_may_carry_it() -> None:
@@ -49,7 +51,7 @@ def event_for(update: dict[str, object], key: str = "k-1"):  # type: ignore[no-u
     body = UpdateIn.model_validate(update)
     cause = update_cause("T1", "source:grid-patrol", key)
     caller = Principal(kind="source", name="grid-patrol")
-    return update_event("T1", body, caller, cause, "corr-1", DEPARTMENTS, NOW)
+    return update_event("T1", body, caller, cause, "corr-1", POLICY, NOW)
 
 
 def test_the_same_key_for_the_same_ticket_is_the_same_event_id() -> None:

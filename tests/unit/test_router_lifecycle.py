@@ -22,8 +22,8 @@ from schemas.events import (
     TicketReopened,
     TicketResolved,
     TicketWhistled,
-    UpdateData,
     WhistleData,
+    data_type,
 )
 from schemas.policy import Policy, load_policy
 from schemas.words import CHINA
@@ -101,9 +101,10 @@ def update(
             ticket_id=ticket.ticket_id, actor="城北社区书记", department=department
         )
         return TicketWhistled(**common, data=whistle)
-    return UPDATE_TYPES[action](
+    kind = UPDATE_TYPES[action]
+    return kind(
         **common,  # type: ignore[call-arg]
-        data=UpdateData(ticket_id=ticket.ticket_id, actor="赖清香"),
+        data=data_type(kind)(ticket_id=ticket.ticket_id, actor="赖清香"),
     )
 
 

@@ -20,8 +20,8 @@ from schemas.events import (
     TicketReopened,
     TicketResolved,
     TicketWhistled,
-    UpdateData,
     WhistleData,
+    data_type,
 )
 from schemas.policy import Policy, load_policy
 from schemas.words import CHINA
@@ -68,7 +68,7 @@ def make_update(ticket_id: str, action: str, minute: int, n: int, satisfaction: 
         "resolve": TicketResolved,
         "reopen": TicketReopened,
     }[action]
-    return kind(**common, data=UpdateData(ticket_id=ticket_id, actor="a"))  # type: ignore[arg-type]
+    return kind(**common, data=data_type(kind)(ticket_id=ticket_id, actor="a"))  # type: ignore[arg-type]
 
 
 @st.composite

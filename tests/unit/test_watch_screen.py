@@ -12,11 +12,10 @@ from schemas.envelope import CloudEvent, derive_id
 from schemas.events import (
     ClockData,
     ClockTicked,
-    FeedbackData,
     TicketClaimed,
     TicketFeedback,
     TicketResolved,
-    UpdateData,
+    data_type,
 )
 from schemas.policy import Policy, load_policy
 from schemas.words import CHINA
@@ -67,7 +66,7 @@ class Desk:
             )
 
     def update(self, kind: type[CloudEvent], ticket_id: str, when: datetime, **extra: int) -> None:
-        data_type = FeedbackData if extra else UpdateData
+        model = data_type(kind)
         self.feed(
             kind(  # type: ignore[call-arg]
                 id=derive_id(f"{ticket_id}:{kind.__name__}", "update"),
@@ -76,7 +75,7 @@ class Desk:
                 subject=ticket_id,
                 causationid="u",
                 correlationid="u",
-                data=data_type(ticket_id=ticket_id, actor="网格员", **extra),
+                data=model(ticket_id=ticket_id, actor="网格员", **extra),
             )
         )
 

@@ -114,3 +114,19 @@ def street_of(unit_id: str | None, policy: Policy) -> Target:
 
 def is_below(level: Level, other: Level) -> bool:
     return LEVELS.index(level) < LEVELS.index(other)
+
+
+def target_of(unit_or_department: str, policy: Policy) -> Target | None:
+    """改派: the unit of the grid, the department, or the community's convener named by id;
+    None when the policy knows no such one."""
+    if unit_or_department in policy.department_by_id:
+        dep = policy.department_by_id[unit_or_department]
+        return Target(dep.level, department_assignee(policy, dep.id))
+    directory = grid_of(policy)
+    if unit_or_department.endswith(CONVENER_SUFFIX):
+        community = directory.by_id.get(unit_or_department.removesuffix(CONVENER_SUFFIX))
+        if community is None or community.id not in directory.conveners:
+            return None
+        return Target("community", convener_assignee(policy, community))
+    unit = directory.by_id.get(unit_or_department)
+    return Target(unit.level, unit_assignee(unit)) if unit is not None else None

@@ -17,6 +17,7 @@ from schemas.events import (
 )
 from schemas.policy import Policy
 from services.router.kernel import assign, escalation, lifecycle, repeats
+from services.router.kernel import workorder as workorder  # registers its actions
 from services.router.kernel.deadlines import due
 from services.router.kernel.emit import envelope, summarise
 from services.router.kernel.errors import TransitionError, UnknownTicketError
@@ -89,6 +90,7 @@ def on_request(event: RequestReceived, policy: Policy, open_at: OpenTickets) -> 
             attempt=1,
             copied_to=list(to.copied_to),
             rule=to.rule,
+            emergency=cls.emergency,
         ),
     )
     return [classified, assigned]
@@ -118,7 +120,7 @@ def decide(
         return escalation.on_tick(ticket, event, policy) if ticket is not None else []
     if ticket is None:
         raise UnknownTicketError(f"{event.type} for {event.subject}, a ticket not seen yet")
-    return lifecycle.decide(ticket, event, policy)
+    return lifecycle.decide(ticket, event, policy)  # with the work order's actions (workorder)
 
 
 def step(

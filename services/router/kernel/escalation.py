@@ -1,6 +1,8 @@
 """Nothing overdue goes unnoticed: on each clock tick, what passed its deadline moves up the
 grid (microgrid → areagrid → community → street → district).
 
+- a claim or resolve deadline near (the policy's ``remind_at`` share of its window): the
+  assignee is reminded, once per window, always before that window escalates;
 - claim overdue (催办): the next level up is assigned, with new deadlines;
 - resolve overdue (督办): the next level up supervises, with new deadlines;
 - resolved without 回访 feedback for the policy's window: closed;
@@ -13,13 +15,20 @@ from __future__ import annotations
 from datetime import datetime
 
 from schemas.envelope import Decision
-from schemas.events import ClockTicked, ClosedData, EscalationReason, TicketClosed
+from schemas.events import (
+    ClockTicked,
+    ClosedData,
+    EscalationReason,
+    ReminderReason,
+    TicketClosed,
+)
 from schemas.policy import Policy
 from services.router.kernel import assign
 from services.router.kernel.deadlines import after, due
 from services.router.kernel.emit import envelope
 from services.router.kernel.lifecycle import escalated
-from services.router.kernel.state import Ticket
+from services.router.kernel.state import Ticket, reminder_key
+from services.router.kernel.workorder import reminded
 
 
 def feedback_due(ticket: Ticket, policy: Policy) -> datetime | None:
@@ -28,12 +37,32 @@ def feedback_due(ticket: Ticket, policy: Policy) -> datetime | None:
     return after(ticket.resolved_at, policy.lifecycle.feedback_window, "working", policy)
 
 
-def next_check(ticket: Ticket, policy: Policy) -> datetime | None:
-    """When this ticket next needs a look: its claim, resolve or feedback deadline."""
+def reminder_due(ticket: Ticket, policy: Policy) -> tuple[ReminderReason, datetime] | None:
+    """The automatic reminder this ticket's current window still calls for, and when."""
+    share = policy.lifecycle.remind_at
+    if share is None or ticket.window_from is None:
+        return None
+    reason: ReminderReason
     if ticket.status == "assigned":
-        return ticket.claim_by
-    if ticket.status == "claimed":
-        return ticket.resolve_by
+        reason, deadline = "claim_due", ticket.claim_by
+    elif ticket.status == "claimed":
+        reason, deadline = "resolve_due", ticket.resolve_by
+    else:
+        return None
+    if deadline is None or reminder_key(ticket, reason) in ticket.reminded:
+        return None
+    at = ticket.window_from + (deadline - ticket.window_from) * share
+    return (reason, at) if at < deadline else None
+
+
+def next_check(ticket: Ticket, policy: Policy) -> datetime | None:
+    """When this ticket next needs a look: a reminder, its claim, resolve or feedback deadline."""
+    if ticket.status in ("assigned", "claimed"):
+        deadline = ticket.claim_by if ticket.status == "assigned" else ticket.resolve_by
+        reminder = reminder_due(ticket, policy)
+        if reminder is not None and deadline is not None:
+            return min(reminder[1], deadline)
+        return deadline
     if ticket.status == "resolved":
         return feedback_due(ticket, policy)
     return None
@@ -72,6 +101,12 @@ def on_tick(ticket: Ticket, tick: ClockTicked, policy: Policy) -> list[Decision]
                 ),
             )
         ]
+    reminder = reminder_due(ticket, policy)
+    if reminder is not None and now >= reminder[1]:
+        # 催办 before 督办: the unit is warned before the ticket goes over its head, also when
+        # the first tick to notice comes after the deadline (the escalation follows next tick)
+        key = f"{ticket.ticket_id}:{reminder_key(ticket, reminder[0])}"
+        return [reminded(ticket, tick, policy, reminder[0], "reminded", cause_key=key)]
     reason = _overdue(ticket, now)
     if reason is None:
         return []

@@ -12,6 +12,8 @@ from schemas.events import (
     ClosedData,
     EscalatedData,
     EscalationReason,
+    ReviewKind,
+    ReviewRequestedData,
     TicketAssigned,
     TicketClaimed,
     TicketClosed,
@@ -21,7 +23,9 @@ from schemas.events import (
     TicketRejected,
     TicketReopened,
     TicketResolved,
+    TicketReviewRequested,
     TicketWhistled,
+    Tier,
 )
 from schemas.policy import Policy
 from services.router.kernel import assign, repeats
@@ -79,14 +83,31 @@ def escalated(
             claim_by=deadlines.claim_by,
             resolve_by=deadlines.resolve_by,
             attempt=ticket.attempt + 1,
+            emergency=ticket.emergency,
         ),
     )
 
 
 def reassigned(ticket: Ticket, event: CloudEvent, policy: Policy, rule: str) -> TicketAssigned:
-    """Back to the same handler with new deadlines (reopen)."""
-    assert ticket.tier is not None and ticket.level is not None and ticket.assignee is not None
-    deadlines = _deadlines(ticket, event.time, policy)
+    """Back to the same handler with new deadlines (reopen, 重新办理)."""
+    assert ticket.level is not None and ticket.assignee is not None
+    return assigned(ticket, event, policy, Target(ticket.level, ticket.assignee), rule, "reopen")
+
+
+def assigned(
+    ticket: Ticket,
+    event: CloudEvent,
+    policy: Policy,
+    to: Target,
+    rule: str,
+    reason: str,
+    tier: Tier | None = None,
+) -> TicketAssigned:
+    """Assigned again (``reason``: reopen, reassigned, reclassified, split), with deadlines
+    that start now, under ``tier`` when it changes."""
+    tier = tier or ticket.tier
+    assert tier is not None
+    deadlines = due(event.time, tier, ticket.emergency, policy)
     return TicketAssigned(
         **envelope(
             event,
@@ -98,13 +119,16 @@ def reassigned(ticket: Ticket, event: CloudEvent, policy: Policy, rule: str) -> 
         data=AssignedData(
             ticket_id=ticket.ticket_id,
             summary=ticket.summary,
-            tier=ticket.tier,
-            level=ticket.level,
-            assignee=ticket.assignee,
+            tier=tier,
+            level=to.level,
+            assignee=to.assignee,
             claim_by=deadlines.claim_by,
             resolve_by=deadlines.resolve_by,
             attempt=ticket.attempt + 1,
+            copied_to=list(to.copied_to),
             rule=rule,
+            reason=reason,
+            emergency=ticket.emergency,
         ),
     )
 
@@ -126,31 +150,82 @@ def _(event: TicketResolved, ticket: Ticket, policy: Policy) -> list[Decision]:
     return []
 
 
-@_decide.register
-def _(event: TicketRejected, ticket: Ticket, policy: Policy) -> list[Decision]:
-    """退单: to the next responsible unit up; the n-th reject to the street (提级督办)."""
-    _require(ticket, event, "assigned", "claimed")
+def moved_back(
+    ticket: Ticket, cause: CloudEvent, policy: Policy, to: str | None = None
+) -> TicketEscalated:
+    """退单 carried out: to ``to`` (the centre's choice on approving it), else to the next
+    responsible unit up; the n-th reject to the street (提级督办)."""
     assert ticket.assignee is not None and ticket.level is not None
-    to: Target | None
-    if ticket.rejects + 1 >= policy.lifecycle.rejects_before_street and assign.is_below(
+    target: Target | None
+    if to is not None:
+        target = assign.target_of(to, policy)
+        if target is None:
+            raise TransitionError(f"no unit or department {to!r} in the policy's directory")
+    elif ticket.rejects + 1 >= policy.lifecycle.rejects_before_street and assign.is_below(
         ticket.level, "street"
     ):
-        to = assign.street_of(ticket.unit_id, policy)
+        target = assign.street_of(ticket.unit_id, policy)
     else:
-        to = assign.next_up(ticket.assignee, policy)
-    if to is None:
+        target = assign.next_up(ticket.assignee, policy)
+    if target is None:
         raise TransitionError(
             f"ticket {ticket.ticket_id} is with the district command center, which cannot send "
             "it back: reassign it instead"
         )
-    deadlines = _deadlines(ticket, event.time, policy)
-    return [escalated(ticket, event, policy, to, "rejected", deadlines, "escalated:rejected")]
+    deadlines = _deadlines(ticket, cause.time, policy)
+    return escalated(ticket, cause, policy, target, "rejected", deadlines, "escalated:rejected")
+
+
+def review_requested(
+    ticket: Ticket,
+    event: CloudEvent,
+    policy: Policy,
+    kind: ReviewKind,
+    reason_code: str | None = None,
+    resolve_by: datetime | None = None,
+) -> TicketReviewRequested:
+    if ticket.pending_of(kind) is not None:
+        name = "退单" if kind == "reject" else "延期"
+        raise TransitionError(
+            f"ticket {ticket.ticket_id} has a {kind} ({name}) awaiting review already: "
+            f"{ticket.pending_of(kind).request}"  # type: ignore[union-attr]
+        )
+    return TicketReviewRequested(
+        **envelope(event, f"review_requested:{kind}", policy, ticket.version),
+        data=ReviewRequestedData(
+            ticket_id=ticket.ticket_id,
+            summary=ticket.summary,
+            request=event.id,
+            kind=kind,
+            reason_code=reason_code,
+            resolve_by=resolve_by,
+            requested_by=ticket.assignee,
+        ),
+    )
+
+
+@_decide.register
+def _(event: TicketRejected, ticket: Ticket, policy: Policy) -> list[Decision]:
+    """退单: with the policy's ``reject_review`` it waits for the centre's approve or refuse;
+    without, it moves at once."""
+    _require(ticket, event, "assigned", "claimed")
+    code = event.data.reason_code
+    reasons = policy.lifecycle.reject_reasons
+    if code is not None and code not in reasons:
+        known = ", ".join(f"{k} {v}" for k, v in reasons.items())
+        raise TransitionError(f"no reject reason {code!r} in the policy; known: {known}")
+    if policy.lifecycle.reject_review:
+        return [review_requested(ticket, event, policy, "reject", reason_code=code)]
+    return [moved_back(ticket, event, policy)]
 
 
 @_decide.register
 def _(event: TicketFeedback, ticket: Ticket, policy: Policy) -> list[Decision]:
-    """回访: satisfied closes the ticket; dissatisfied sends it back with a new deadline."""
+    """回访: solved and satisfied closes the ticket; not solved, or dissatisfied, sends it back
+    to the handler with a new deadline (重新办理)."""
     _require(ticket, event, "resolved")
+    if event.data.solved is False:  # 未解决: 重新办理
+        return [reassigned(ticket, event, policy, "reopen:unsolved")]
     if event.data.satisfaction < policy.lifecycle.satisfied_at_least:
         return [reassigned(ticket, event, policy, "reopen:dissatisfied")]
     assert ticket.resolved_at is not None and ticket.promised_by is not None
@@ -196,7 +271,10 @@ def _(event: TicketWhistled, ticket: Ticket, policy: Policy) -> list[Decision]:
 
 @_decide.register
 def _(event: TicketLinked, ticket: Ticket, policy: Policy) -> list[Decision]:
-    """群众反映多次: an open ticket goes one level up; a finished one is reopened."""
+    """群众反映多次: an open ticket goes one level up; a finished one is reopened. An operator's
+    merge only links (it is on the timeline)."""
+    if event.data.by == "operator":
+        return []
     if ticket.merged_into is not None:
         raise TransitionError(
             f"ticket {ticket.ticket_id} was itself merged into {ticket.merged_into}"

@@ -13,20 +13,37 @@ from schemas.events import (
     Assignee,
     Level,
     RequestReceived,
+    Resolution,
+    ReviewKind,
     TicketAssigned,
     TicketClaimed,
     TicketClassified,
     TicketClosed,
+    TicketDeadlineChanged,
     TicketEscalated,
     TicketFeedback,
-    TicketRejected,
+    TicketReminded,
     TicketResolved,
+    TicketReviewed,
+    TicketReviewRequested,
     Tier,
 )
 from services.router.kernel.places import place_key
 
 Status = Literal["received", "assigned", "claimed", "resolved", "closed"]
 OPEN: frozenset[str] = frozenset({"assigned", "claimed"})
+
+
+class Pending(BaseModel):
+    """A reject or an extension waiting for the centre's approve or refuse."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    request: str
+    kind: ReviewKind
+    at: datetime
+    reason_code: str | None = None
+    resolve_by: datetime | None = None
 
 
 class Ticket(BaseModel):
@@ -41,6 +58,7 @@ class Ticket(BaseModel):
     tier: Tier | None = None
     emergency: bool = False
     category: str | None = None
+    resolution: Resolution | None = None
     department: str | None = None
     unit_id: str | None = None
     place: str | None = None
@@ -52,7 +70,13 @@ class Ticket(BaseModel):
     resolve_by: datetime | None = None
     promised_by: datetime | None = None
     attempt: int = 0
+    window_from: datetime | None = None
+    """when the current claim and resolve windows opened (the latest assignment)"""
     rejects: int = 0
+    extensions: int = 0
+    pending: tuple[Pending, ...] = ()
+    reminded: tuple[str, ...] = ()
+    """the automatic reminders sent for the current windows (``claim:2``, ``resolve:2:0``)"""
     claimed_at: datetime | None = None
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
@@ -76,6 +100,12 @@ class Ticket(BaseModel):
                 return reason
         return None
 
+    def pending_request(self, request: str) -> Pending | None:
+        return next((p for p in self.pending if p.request == request), None)
+
+    def pending_of(self, kind: str) -> Pending | None:
+        return next((p for p in self.pending if p.kind == kind), None)
+
     @property
     def is_open(self) -> bool:
         """Someone must still act on it (claim or resolve)."""
@@ -95,6 +125,7 @@ def _(event: TicketClassified, ticket: Ticket) -> Ticket:
             "tier": d.tier,
             "emergency": d.emergency,
             "category": d.category,
+            "resolution": d.resolution,
             "department": d.department,
             "unit_id": d.unit.id,
             # decisions since repeats.py carry their place; older ones keyed by unit+category
@@ -120,10 +151,14 @@ def _(event: TicketAssigned, ticket: Ticket) -> Ticket:
             "resolve_by": d.resolve_by,
             "promised_by": d.resolve_by,
             "attempt": d.attempt,
+            "window_from": event.time,
             "claimed_at": None,
             "resolved_at": None,
             "closed_at": None,
             "satisfaction": None,
+            "merged_into": None,
+            "pending": (),
+            "reminded": (),
         }
     )
 
@@ -139,7 +174,11 @@ def _(event: TicketEscalated, ticket: Ticket) -> Ticket:
             "claim_by": d.claim_by,
             "resolve_by": d.resolve_by,
             "attempt": d.attempt,
+            "window_from": event.time,
             "claimed_at": None,
+            "rejects": ticket.rejects + 1 if d.reason == "rejected" else ticket.rejects,
+            "pending": (),
+            "reminded": (),
             "repeat_raised_at": event.time
             if d.reason == "repeat_report"
             else ticket.repeat_raised_at,
@@ -150,7 +189,12 @@ def _(event: TicketEscalated, ticket: Ticket) -> Ticket:
 @_mutate.register
 def _(event: TicketClosed, ticket: Ticket) -> Ticket:
     return ticket.model_copy(
-        update={"status": "closed", "closed_at": event.time, "merged_into": event.data.merged_into}
+        update={
+            "status": "closed",
+            "closed_at": event.time,
+            "merged_into": event.data.merged_into,
+            "pending": (),
+        }
     )
 
 
@@ -160,13 +204,57 @@ def _(event: TicketClaimed, ticket: Ticket) -> Ticket:
 
 
 @_mutate.register
-def _(event: TicketRejected, ticket: Ticket) -> Ticket:
-    return ticket.model_copy(update={"rejects": ticket.rejects + 1})
+def _(event: TicketReviewRequested, ticket: Ticket) -> Ticket:
+    d = event.data
+    asked = Pending(
+        request=d.request,
+        kind=d.kind,
+        at=event.time,
+        reason_code=d.reason_code,
+        resolve_by=d.resolve_by,
+    )
+    return ticket.model_copy(update={"pending": (*ticket.pending, asked)})
+
+
+@_mutate.register
+def _(event: TicketReviewed, ticket: Ticket) -> Ticket:
+    left = tuple(p for p in ticket.pending if p.request != event.data.request)
+    return ticket.model_copy(update={"pending": left})
+
+
+@_mutate.register
+def _(event: TicketDeadlineChanged, ticket: Ticket) -> Ticket:
+    return ticket.model_copy(
+        update={
+            "resolve_by": event.data.resolve_by,
+            "promised_by": event.data.resolve_by,
+            "extensions": ticket.extensions + 1,
+        }
+    )
+
+
+@_mutate.register
+def _(event: TicketReminded, ticket: Ticket) -> Ticket:
+    if event.data.reason == "remind":
+        return ticket
+    key = reminder_key(ticket, event.data.reason)
+    return ticket.model_copy(update={"reminded": (*ticket.reminded, key)})
+
+
+def reminder_key(ticket: Ticket, reason: str) -> str:
+    """Which window an automatic reminder is for: one per claim window, one per resolve
+    window (an approved extension opens a new one)."""
+    if reason == "claim_due":
+        return f"claim:{ticket.attempt}"
+    return f"resolve:{ticket.attempt}:{ticket.extensions}"
 
 
 @_mutate.register
 def _(event: TicketResolved, ticket: Ticket) -> Ticket:
-    return ticket.model_copy(update={"status": "resolved", "resolved_at": event.time})
+    # a reject or an extension awaiting review lapses: the handler finished the work
+    return ticket.model_copy(
+        update={"status": "resolved", "resolved_at": event.time, "pending": ()}
+    )
 
 
 @_mutate.register
