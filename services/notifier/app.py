@@ -1,7 +1,9 @@
 """The notifier's shell: the people who must act hear about it, once.
 
-Consumes ``dispatch.decisions``; for every assignment and escalation (吹哨 included) it
-notifies the assignee and each copied unit through the channel the grid directory names, and
+Consumes ``dispatch.decisions``; for every assignment and escalation (吹哨 included), reminder
+(催办), review to do (the command center: 退单/延期 待审核) or done (the unit that asked), deadline
+change and resident's supplement it notifies the one who must act and each copied unit through
+the channel the grid directory names (emergencies before others: ``ratelimit.py``), and
 the command-center webhook (``DISPATCH_NOTIFY_WEBHOOK``) when set. Deliveries run
 concurrently, one task per notification (``sender.py``); an offset is committed only once every
 notification of that decision and of all before it on the partition is finished, sent or failed
@@ -26,7 +28,7 @@ from aiokafka.structs import ConsumerRecord
 
 from schemas import topics
 from schemas.codec import EventDecodeError, decode
-from schemas.events import TicketAssigned, TicketEscalated, kafka_origin
+from schemas.events import kafka_origin
 from schemas.policy import Policy, load_policy
 from schemas.words import CHINA
 from services.common.bus import Topics, make_consumer, make_producer, publish, rejected
@@ -40,6 +42,7 @@ from services.notifier.offsets import Offsets
 from services.notifier.outcomes import Raw
 from services.notifier.progress import PartitionProgress
 from services.notifier.ratelimit import Rate, RateLimiter
+from services.notifier.recipients import NOTIFIABLE
 from services.notifier.sender import Sender
 from services.notifier.webhook import WebhookChannel
 
@@ -99,7 +102,7 @@ class Notifier:
             progress.finish(raw.offset)
             return
         tasks = []
-        if isinstance(event, TicketAssigned | TicketEscalated):
+        if isinstance(event, NOTIFIABLE):
             tasks = self.sender.notify(event, raw, started)
         if not tasks:  # classified, closed, or nothing left to send
             progress.finish(raw.offset)

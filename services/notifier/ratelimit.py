@@ -3,6 +3,12 @@
 A recipient may receive ``burst`` notifications at once, then one every ``60 / per_minute``
 seconds; a notification over the limit waits for its turn (it is never dropped), and the wait
 holds only that recipient's notification.
+
+Emergencies first: a life-safety notification (``first``) never waits behind the turns already
+reserved (a queue of bulk escalations could hold an emergency text past its 10-minute limit);
+it is sent at once, unless another emergency to the same recipient went less than one
+interval ago, and the turns reserved after it move back by one interval, so the recipient's
+rate over time stays the limit.
 """
 
 from __future__ import annotations
@@ -44,16 +50,26 @@ class RateLimiter:
         self.clock = clock
         self.tats: dict[Hashable, float] = {}
 
-    def turn(self, key: Hashable) -> float:
-        """Reserve a turn for ``key``; the seconds until it comes."""
+        self.urgent: dict[Hashable, float] = {}
+        """per key: the theoretical arrival time of emergencies alone"""
+
+    def turn(self, key: Hashable, first: bool = False) -> float:
+        """Reserve a turn for ``key``; the seconds until it comes. ``first``: an emergency,
+        ahead of the turns reserved already (it only waits for an earlier emergency)."""
         now = self.clock()
         if len(self.tats) > 10_000:  # forget recipients whose bucket is full again
             self.tats = {k: t for k, t in self.tats.items() if t > now}
-        wait, self.tats[key] = reserve(self.tats.get(key), now, self.rate)
+            self.urgent = {k: t for k, t in self.urgent.items() if t > now}
+        if not first:
+            wait, self.tats[key] = reserve(self.tats.get(key), now, self.rate)
+            return wait
+        wait, self.urgent[key] = reserve(self.urgent.get(key), now, self.rate)
+        tat = self.tats.get(key)
+        self.tats[key] = max(tat if tat is not None else now, now) + self.rate.interval
         return wait
 
-    async def acquire(self, key: Hashable) -> float:
-        wait = self.turn(key)
+    async def acquire(self, key: Hashable, first: bool = False) -> float:
+        wait = self.turn(key, first)
         if wait > 0:
             await asyncio.sleep(wait)
         return wait

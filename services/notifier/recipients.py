@@ -11,11 +11,37 @@ from dataclasses import dataclass
 from typing import Literal
 
 from schemas.envelope import derive_id
-from schemas.events import Assignee, TicketAssigned, TicketEscalated
+from schemas.events import (
+    Assignee,
+    TicketAssigned,
+    TicketDeadlineChanged,
+    TicketEscalated,
+    TicketReminded,
+    TicketReviewed,
+    TicketReviewRequested,
+    TicketSupplementNoticed,
+)
 from schemas.policy import Handler, Policy
 from schemas.policy.grid import grid_of
 
-Notifiable = TicketAssigned | TicketEscalated
+Notifiable = (
+    TicketAssigned
+    | TicketEscalated
+    | TicketReminded
+    | TicketReviewRequested
+    | TicketReviewed
+    | TicketDeadlineChanged
+    | TicketSupplementNoticed
+)
+NOTIFIABLE = (
+    TicketAssigned,
+    TicketEscalated,
+    TicketReminded,
+    TicketReviewRequested,
+    TicketReviewed,
+    TicketDeadlineChanged,
+    TicketSupplementNoticed,
+)
 Role = Literal["assignee", "copy", "center"]
 
 CENTER = "command-center-webhook"
@@ -96,11 +122,33 @@ def _to(assignee: Assignee, role: Role, decision_id: str, policy: Policy) -> Tar
     )
 
 
+def command_center(policy: Policy) -> Assignee:
+    """The district's command center (the grid's root): it reviews rejects and extensions."""
+    root = grid_of(policy).root
+    return Assignee(id=root.id, kind="command_center", name=root.name)
+
+
+def addressed(decision: Notifiable, policy: Policy) -> Assignee | None:
+    """Who must act on ``decision``: its assignee; for a review, the command center that
+    judges it; for a verdict, the unit that asked (None: nobody is named)."""
+    if isinstance(decision, TicketReviewRequested):
+        return command_center(policy)
+    if isinstance(decision, TicketReviewed):
+        return decision.data.assignee
+    return decision.data.assignee
+
+
+def is_emergency(decision: Notifiable) -> bool:
+    """Life-safety: its notifications go before every other (``ratelimit.py``)."""
+    return bool(getattr(decision.data, "emergency", False))
+
+
 def plan(decision: Notifiable, policy: Policy, center_url: str | None) -> Plan:
-    """Every notification ``decision`` calls for: its assignee, each copied unit, and the
-    command-center webhook when one is configured. A recipient named twice is notified once."""
-    data = decision.data
-    named: list[tuple[Assignee, Role]] = [(data.assignee, "assignee")]
+    """Every notification ``decision`` calls for: the one who must act (``addressed``), each
+    copied unit, and the command-center webhook when one is configured. A recipient named
+    twice is notified once."""
+    first = addressed(decision, policy)
+    named: list[tuple[Assignee, Role]] = [(first, "assignee")] if first is not None else []
     if isinstance(decision, TicketAssigned):
         named += [(copied, "copy") for copied in decision.data.copied_to]
     targets: dict[str, Target] = {}
@@ -120,5 +168,5 @@ def plan(decision: Notifiable, policy: Policy, center_url: str | None) -> Plan:
             notification_id(decision.id, "webhook", CENTER), "center", CENTER, "webhook", center_url
         )
         targets.setdefault(center.notification_id, center)
-    who = contact(data.assignee, policy).label
+    who = contact(first, policy).label if first is not None else ""
     return Plan(who, tuple(targets.values()), tuple(unreachable))

@@ -21,7 +21,14 @@ from services.notifier.ledger import Ledger
 from services.notifier.logchannel import LOG, LogChannel
 from services.notifier.outcomes import Raw, dead_letter, failed, sent
 from services.notifier.ratelimit import RateLimiter
-from services.notifier.recipients import Notifiable, Role, Target, notification_id, plan
+from services.notifier.recipients import (
+    Notifiable,
+    Role,
+    Target,
+    is_emergency,
+    notification_id,
+    plan,
+)
 from services.notifier.text import render
 
 log = logging.getLogger(__name__)
@@ -70,7 +77,8 @@ class Sender:
     def notify(self, decision: Notifiable, raw: Raw, started: float) -> list[asyncio.Task[None]]:
         """Start every notification ``decision`` calls for that is not finished already."""
         route = plan(decision, self.policy, self.center_url)
-        log.info("%s", mask_text(render(decision, route.who)))
+        reasons = self.policy.lifecycle.reject_reasons
+        log.info("%s", mask_text(render(decision, route.who, reasons=reasons)))
         targets = list(route.targets)
         for lost in route.unreachable:
             log.info(
@@ -94,7 +102,7 @@ class Sender:
             if target.notification_id in self.ledger:
                 log.info("%s was notified of %s already: not again", target.recipient, decision.id)
                 continue
-            text = render(decision, route.who, copy=target.role == "copy")
+            text = render(decision, route.who, copy=target.role == "copy", reasons=reasons)
             tasks.append(self.send(target, decision, text, raw, started))
         return tasks
 
@@ -116,7 +124,8 @@ class Sender:
     async def _notify(self, target: Target, message: Message, raw: Raw, started: float) -> None:
         recipient = (target.channel, target.address)
         if target.role != "center" and target.channel != LOG:  # people's phones and groups
-            waited = await self.limiter.acquire(recipient)
+            # an emergency goes before the recipient's queue; the others wait their turn
+            waited = await self.limiter.acquire(recipient, first=is_emergency(message.decision))
             if waited > 0:
                 log.info("rate limit: %s waited %.1fs", shown(target), waited)
         lane = self.lanes.setdefault(recipient, asyncio.Semaphore(PER_RECIPIENT))

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from schemas.events import TicketAssigned, TicketEscalated
+from schemas.events import (
+    TicketAssigned,
+    TicketDeadlineChanged,
+    TicketEscalated,
+    TicketReminded,
+    TicketReviewed,
+    TicketReviewRequested,
+    TicketSupplementNoticed,
+)
 from schemas.words import CHINA, LEVEL_NAMES, REASON_NAMES, TIER_NAMES
 
 EMERGENCY_RULE = "assign:emergency"
@@ -48,8 +56,81 @@ def escalated_text(decision: TicketEscalated, who: str) -> str:
     return f"【督办】{d.summary}({reason},{climb}·{who}),{_deadlines(decision)}"
 
 
-def render(decision: TicketAssigned | TicketEscalated, who: str, copy: bool = False) -> str:
-    """The text for the assignee ``who`` (short label), or for a copied unit when ``copy``."""
+AGAIN = {"reassigned": "【改派】", "reclassified": "【重新分类派单】", "split": "【拆分派单】",
+         "reopen": "【重新办理】"}  # fmt: skip
+REVIEW_KINDS = {"reject": "退单", "extend": "延期"}
+
+
+def reminded_text(decision: TicketReminded) -> str:
+    d = decision.data
+    due = f"{_when(d.due)}前" if d.due is not None else "尽快"
+    if d.reason == "claim_due":
+        return f"【催办】{d.summary},签收时限将到,请于{due}签收。工单{d.ticket_id}"
+    if d.reason == "resolve_due":
+        return f"【催办】{d.summary},办结时限将到,请于{due}办结。工单{d.ticket_id}"
+    return f"【催办】{d.summary},指挥中心催办,请{due}处理。工单{d.ticket_id}"
+
+
+def review_requested_text(decision: TicketReviewRequested, reasons: dict[str, str]) -> str:
+    d = decision.data
+    asked = d.requested_by.name if d.requested_by is not None else "承办单位"
+    if d.kind == "extend":
+        wanted = f"申请延期至{_when(d.resolve_by)}" if d.resolve_by is not None else "申请延期"
+        return f"【待审核·延期】{d.summary}({asked}{wanted}),请审核。工单{d.ticket_id}"
+    why = reasons.get(d.reason_code or "", d.reason_code or "未说明原因")
+    return f"【待审核·退单】{d.summary}({asked}退单:{why}),请审核。工单{d.ticket_id}"
+
+
+def reviewed_text(decision: TicketReviewed) -> str:
+    d = decision.data
+    kind = REVIEW_KINDS[d.kind]
+    if d.verdict == "approved":
+        return f"【审核】{d.summary}:{kind}申请已批准。工单{d.ticket_id}"
+    tail = "请继续办理,时限不变" if d.kind == "reject" else "请按原时限办结"
+    return f"【审核】{d.summary}:{kind}申请被驳回,{tail}。工单{d.ticket_id}"
+
+
+def deadline_changed_text(decision: TicketDeadlineChanged) -> str:
+    d = decision.data
+    return (
+        f"【延期】{d.summary}:办结时限由{_when(d.previous_resolve_by)}延至"
+        f"{_when(d.resolve_by)}。工单{d.ticket_id}"
+    )
+
+
+def supplement_text(decision: TicketSupplementNoticed) -> str:
+    d = decision.data
+    return f"【补充】{d.summary}:诉求人补充了新情况,请在工单中查看。工单{d.ticket_id}"
+
+
+def render(
+    decision: TicketAssigned
+    | TicketEscalated
+    | TicketReminded
+    | TicketReviewRequested
+    | TicketReviewed
+    | TicketDeadlineChanged
+    | TicketSupplementNoticed,
+    who: str,
+    copy: bool = False,
+    reasons: dict[str, str] | None = None,
+) -> str:
+    """The text for the assignee ``who`` (short label), or for a copied unit when ``copy``;
+    ``reasons``: the policy's reject reasons, by code."""
     if isinstance(decision, TicketEscalated):
         return escalated_text(decision, who)
-    return copied_text(decision, who) if copy else assigned_text(decision, who)
+    if isinstance(decision, TicketReminded):
+        return reminded_text(decision)
+    if isinstance(decision, TicketReviewRequested):
+        return review_requested_text(decision, reasons or {})
+    if isinstance(decision, TicketReviewed):
+        return reviewed_text(decision)
+    if isinstance(decision, TicketDeadlineChanged):
+        return deadline_changed_text(decision)
+    if isinstance(decision, TicketSupplementNoticed):
+        return supplement_text(decision)
+    if copy:
+        return copied_text(decision, who)
+    again = AGAIN.get(decision.data.reason or "")
+    text = assigned_text(decision, who)
+    return again + text.removeprefix("【派单】") if again and text.startswith("【派单】") else text

@@ -33,7 +33,10 @@ from schemas.events import (
     TicketAssigned,
     TicketClassified,
     TicketEscalated,
+    TicketReminded,
+    TicketReviewRequested,
     Unit,
+    data_type,
 )
 from schemas.words import CHINA
 from services.common.settings import Settings
@@ -148,6 +151,8 @@ def policy_with_channels(receivers: dict[str, Receiver], dead_url: str, path: Pa
     units["MG-CB-01-02"]["channel"] = {"kind": "webhook", "address": receivers["flaky"].url}
     units["MG-LB-01-01"]["channel"] = {"kind": "webhook", "address": dead_url}
     units["AG-CB-01"]["channel"] = {"kind": "webhook", "address": receivers["slow"].url}
+    root = doc["district"]["command_center"]  # reviews rejects and extensions
+    root["channel"] = {"kind": "webhook", "address": receivers["fast"].url + "/root"}
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     return path
 
@@ -259,8 +264,16 @@ def classified(ticket: str) -> TicketClassified:
     )
 
 
+def work_order(event_type: type[Any], purpose: str, **data: Any) -> Any:
+    """A decision of the work order (催办, 待审核 …) for a new ticket."""
+    ticket = f"T{uuid.uuid4().hex[:13].upper()}"
+    fields = {"ticket_id": ticket, "summary": "城北新村南区5幢缺路灯", **data}
+    return event_type(**_envelope(ticket, purpose), data=data_type(event_type)(**fields))
+
+
 async def publish(
-    stack: Stack, decision: TicketAssigned | TicketEscalated | TicketClassified
+    stack: Stack,
+    decision: TicketAssigned | TicketEscalated | TicketClassified | TicketReminded,
 ) -> None:
     topic = f"{stack.settings.topic_prefix}dispatch.decisions"
     await produce(stack.bootstrap, topic, encode(decision), decision.subject.encode(), HEADERS)
@@ -417,3 +430,27 @@ async def test_slow_receiver_does_not_delay_another_receivers_notifications(
         slow.open.set()
     records = await notifications(notifier, held.subject, {SLOW_AREA.id})
     assert outcomes(records, "sent", held.subject)[SLOW_AREA.id]["attempts"] == 1
+
+
+async def test_a_reminder_reaches_the_assignee_and_a_review_the_command_center(
+    notifier: Stack, receivers: dict[str, Receiver]
+) -> None:
+    due = datetime.now(CHINA) + timedelta(hours=1)
+    reminded = work_order(
+        TicketReminded, "reminded", assignee=SMS_GRID, reason="claim_due", due=due
+    )
+    await publish(notifier, reminded)
+    await notifications(notifier, reminded.subject, {SMS_GRID.id, "command-center-webhook"})
+    [text] = receivers["gateway"].of(reminded.subject)
+    assert text.document["to"] == "13905981234"
+    assert text.document["text"].startswith("【催办】城北新村南区5幢缺路灯,签收时限将到,请于")
+
+    asked = work_order(
+        TicketReviewRequested, "review_requested", request="e-1", kind="extend",
+        resolve_by=due + timedelta(days=2), requested_by=SMS_GRID,
+    )  # fmt: skip
+    await publish(notifier, asked)
+    records = await notifications(notifier, asked.subject, {"D-SX", "command-center-webhook"})
+    [root] = receivers["fast"].of(asked.subject)  # the district's command center
+    assert root.verified and root.document["type"] == "dispatch.ticket.review_requested"
+    assert set(outcomes(records, "sent", asked.subject)) == {"D-SX", "command-center-webhook"}

@@ -79,6 +79,19 @@ def test_rate_limit_is_per_recipient() -> None:
     assert limiter.turn(("sms", "13905981234")) == 0.0
 
 
+def test_an_emergency_goes_before_the_turns_reserved_and_the_others_move_back() -> None:
+    now = [0.0]
+    limiter = RateLimiter(Rate(per_minute=1, burst=1), clock=lambda: now[0])
+    phone = ("sms", "13905981234")
+    bulk = [limiter.turn(phone) for _ in range(5)]
+    assert bulk == [0.0, 60.0, 120.0, 180.0, 240.0]  # five escalations queued, FIFO
+    assert limiter.turn(phone, first=True) == 0.0  # the emergency does not wait behind them
+    assert limiter.turn(phone) == 360.0  # the next ordinary one is one interval further back
+    assert limiter.turn(phone, first=True) == 60.0  # emergencies keep the rate among themselves
+    now[0] = 600.0
+    assert limiter.turn(phone, first=True) == 0.0
+
+
 def test_log_lines_show_masked_phones_and_urls_without_their_query() -> None:
     phone = Target("n-2", "assignee", "MG-CB-01-01", "sms", "13905981234")
     hook = Target("n-3", "assignee", "DEP-CG", "webhook", "https://ops.example/hook?token=s3cret")

@@ -14,7 +14,13 @@ from schemas.events import (
     EscalatedData,
     EscalationReason,
     TicketAssigned,
+    TicketDeadlineChanged,
     TicketEscalated,
+    TicketReminded,
+    TicketReviewed,
+    TicketReviewRequested,
+    TicketSupplementNoticed,
+    data_type,
 )
 from schemas.policy import Policy, load_policy
 from schemas.words import CHINA
@@ -213,3 +219,68 @@ def test_escalation_names_the_reason_and_the_climb() -> None:
 )
 def test_phone_numbers_are_masked_for_logs(raw: str, masked: str) -> None:
     assert mask_text(raw) == masked
+
+
+def work_order(event_type: type[Any], purpose: str, **data: Any) -> Any:
+    base = {"ticket_id": "T0000000000001", "summary": "城北新村南区5幢缺路灯"}
+    return event_type(**envelope(purpose), data=data_type(event_type)(**base, **data))
+
+
+def test_a_review_goes_to_the_command_center_and_the_verdict_to_who_asked(
+    policy: Policy,
+) -> None:
+    asked = work_order(
+        TicketReviewRequested,
+        "review_requested",
+        request="e-1",
+        kind="reject",
+        reason_code="not_our_duty",
+        requested_by=MICROGRID,
+    )
+    route = plan(asked, policy, HOOK)
+    by_recipient = {t.recipient: t for t in route.targets}
+    root = policy.district.id
+    assert set(by_recipient) == {root, CENTER}
+    assert (by_recipient[root].channel, by_recipient[root].role) == ("webhook", "assignee")
+    text = render(asked, route.who, reasons=policy.lifecycle.reject_reasons)
+    assert text.startswith("【待审核·退单】城北新村南区5幢缺路灯")
+    assert "职责不符" in text and "T0000000000001" in text
+    refused = work_order(
+        TicketReviewed, "reviewed", request="e-1", kind="reject", verdict="refused",
+        assignee=MICROGRID,
+    )  # fmt: skip
+    [told] = plan(refused, policy, None).targets
+    assert (told.recipient, told.address) == (MICROGRID.id, "13905981234")
+    assert render(refused, "") == (
+        "【审核】城北新村南区5幢缺路灯:退单申请被驳回,请继续办理,时限不变。工单T0000000000001"
+    )
+
+
+def test_reminders_deadline_changes_and_supplements_reach_the_assignee(policy: Policy) -> None:
+    reminded = work_order(
+        TicketReminded, "reminded", assignee=MICROGRID, reason="claim_due", due=CLAIM_BY
+    )
+    moved = work_order(
+        TicketDeadlineChanged, "deadline_changed", assignee=MICROGRID,
+        previous_resolve_by=CLAIM_BY, resolve_by=RESOLVE_BY, request="e-2",
+    )  # fmt: skip
+    noticed = work_order(
+        TicketSupplementNoticed, "supplement_noticed", assignee=MICROGRID, supplement="e-3"
+    )
+    for decision in (reminded, moved, noticed):
+        [target] = plan(decision, policy, None).targets
+        assert (target.recipient, target.channel) == (MICROGRID.id, "sms")
+    assert render(reminded, "") == (
+        "【催办】城北新村南区5幢缺路灯,签收时限将到,请于2月10日18:00前签收。工单T0000000000001"
+    )
+    assert render(moved, "") == (
+        "【延期】城北新村南区5幢缺路灯:办结时限由2月10日18:00延至2月11日18:00。工单T0000000000001"
+    )
+    assert render(noticed, "").startswith("【补充】城北新村南区5幢缺路灯:诉求人补充了新情况")
+
+
+def test_a_reassignment_says_so(policy: Policy) -> None:
+    again = assigned(MICROGRID, tier="local")
+    data = again.data.model_copy(update={"reason": "reassigned"})
+    again = again.model_copy(update={"data": data})
+    assert render(again, "城北社区第1微网格").startswith("【改派】城北新村南区5幢缺路灯(小事·")
