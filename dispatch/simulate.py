@@ -1,11 +1,13 @@
 """``dispatch simulate``: a realistic year of the sample district, decided by the router's kernel.
 
 Residents' requests arrive by hour and weekday with seasonal categories at places of uneven
-propensity (hot spots); handlers claim, mostly in time and sometimes late; residents give
-feedback (回访) at realistic rates. Every request and update is stepped through the router's pure
-kernel (``services.router.kernel.handle.handle``) in time order, so the decisions are the router's
-own: ``dispatch audit replay --verify`` reproduces them. Written to ``OUT/history.jsonl`` (one
-encoded event per line, in time order); with a Kafka bootstrap also published to the topics.
+propensity (hot spots); handlers claim, mostly in time and sometimes late, now and then send a
+ticket back (退单, reviewed by the centre) or ask for more time (延期); the centre marks a few
+invalid (无效件); residents give feedback (回访) at realistic rates. Every request and update
+is stepped through the router's pure kernel (``services.router.kernel.handle.handle``) in time
+order, so the decisions are the router's own: ``dispatch audit replay --verify`` reproduces
+them. Written to ``OUT/history.jsonl`` (one encoded event per line, in time order); with a
+Kafka bootstrap also published to the topics.
 """
 
 from __future__ import annotations
@@ -23,14 +25,24 @@ from pathlib import Path
 from schemas.codec import HEADERS, encode, key_of
 from schemas.envelope import CloudEvent, derive_id, ticket_id_for
 from schemas.events import (
+    ExtendData,
     FeedbackData,
+    InvalidateData,
     Location,
+    RejectData,
     RequestReceived,
     RequestReceivedData,
+    ReviewData,
+    TicketApproved,
     TicketClaimed,
+    TicketExtensionRequested,
     TicketFeedback,
+    TicketInvalidated,
     TicketLinked,
+    TicketRefused,
+    TicketRejected,
     TicketResolved,
+    TicketReviewRequested,
     UpdateData,
 )
 from schemas.policy import Policy, load_policy
@@ -54,6 +66,11 @@ SOURCES = (("hotline-12345", 0.62), ("ehu", 0.14), ("grid-patrol", 0.12), ("mini
            ("shopfront", 0.05))  # fmt: skip
 FEEDBACK_RATE = 0.88
 """Share of resolved tickets the 12345 回访 reaches."""
+REJECT_RATE, EXTEND_RATE, INVALID_RATE = 0.03, 0.04, 0.01
+"""Shares of assignments sent back (退单), of claimed tickets asking for more time (延期), and of
+tickets the centre marks invalid (无效件)."""
+APPROVE_RATE = 0.7
+"""Share of rejects and extensions the centre approves."""
 
 
 @dataclass(order=True)
@@ -64,6 +81,8 @@ class Due:
     action: str = field(compare=False)
     expect: tuple[str, int] = field(compare=False)
     """The ticket's (status, attempt) when scheduled: an action that no longer fits is dropped."""
+    request: str = field(default="", compare=False)
+    """approve / refuse: the event id of the reject or extension judged"""
 
 
 class Simulation:
@@ -130,19 +149,36 @@ class Simulation:
         rng, status = self.rng, ticket.status
         if status == "assigned" and ticket.claim_by is not None:
             window = (ticket.claim_by - now).total_seconds()
+            if rng.random() < INVALID_RATE:
+                self._due(
+                    ticket, now + timedelta(seconds=rng.uniform(0.05, 0.5) * window), "invalidate"
+                )
+            elif rng.random() < REJECT_RATE and ticket.rejects == 0:
+                self._due(
+                    ticket, now + timedelta(seconds=rng.uniform(0.05, 0.4) * window), "reject"
+                )
             late = rng.random() < self.late.get(ticket.unit_id or "", 0.06)
             after = window + rng.uniform(600, 6 * 3600) if late else rng.uniform(0.05, 0.9) * window
             self._due(ticket, now + timedelta(seconds=max(after, 60)), "claim")
         elif status == "claimed":
-            self._due(ticket, now + timedelta(hours=rng.lognormvariate(2.5, 0.9)), "resolve")
+            resolving = timedelta(hours=rng.lognormvariate(2.5, 0.9))
+            if rng.random() < EXTEND_RATE and ticket.extensions == 0:
+                self._due(ticket, now + resolving * rng.uniform(0.2, 0.8), "extend")
+            self._due(ticket, now + resolving, "resolve")
         elif status == "resolved" and rng.random() < FEEDBACK_RATE:
             self._due(ticket, now + timedelta(hours=rng.uniform(2, 40)), "feedback")
 
-    def _due(self, ticket: Ticket, at: datetime, action: str) -> None:
+    def _due(self, ticket: Ticket, at: datetime, action: str, request: str = "") -> None:
         self.seq += 1
-        heapq.heappush(
-            self.queue, Due(at, self.seq, ticket.ticket_id, action, (ticket.status, ticket.attempt))
-        )
+        expect = (ticket.status, ticket.attempt)
+        heapq.heappush(self.queue, Due(at, self.seq, ticket.ticket_id, action, expect, request))
+
+    def review(self, asked: TicketReviewRequested) -> None:
+        """The centre judges a reject or an extension a few working hours later."""
+        ticket = self.tickets[asked.subject]
+        verdict = "approve" if self.rng.random() < APPROVE_RATE else "refuse"
+        at = asked.time + timedelta(hours=self.rng.uniform(0.5, 6))
+        self._due(ticket, at, verdict, request=asked.data.request)
 
     def update(self, due: Due) -> CloudEvent:
         cause = f"urn:dispatch:update:{due.ticket_id}:sim:{due.seq}"
@@ -161,6 +197,27 @@ class Simulation:
             return TicketClaimed(**envelope, data=base)
         if due.action == "resolve":
             return TicketResolved(**envelope, data=base)
+        if due.action == "reject":
+            reason = self.rng.choice(sorted(self.policy.lifecycle.reject_reasons))
+            return TicketRejected(
+                **envelope, data=RejectData(**base.model_dump(), reason_code=reason)
+            )
+        if due.action == "extend":
+            ticket = self.tickets[due.ticket_id]
+            assert ticket.resolve_by is not None
+            wanted = ticket.resolve_by + timedelta(days=self.rng.choice([1, 2, 3]))
+            data_e = ExtendData(**base.model_dump(), resolve_by=wanted)
+            return TicketExtensionRequested(**envelope, data=data_e)
+        if due.action in ("approve", "refuse"):
+            centre = {**envelope, "source": "/dispatch/intake/operator"}
+            judged = ReviewData(ticket_id=due.ticket_id, actor="值班长", request=due.request)
+            kind = TicketApproved if due.action == "approve" else TicketRefused
+            return kind(**centre, data=judged)
+        if due.action == "invalidate":
+            centre = {**envelope, "source": "/dispatch/intake/operator"}
+            reason = self.rng.choice(sorted(self.policy.lifecycle.invalid_reasons))
+            data_i = InvalidateData(ticket_id=due.ticket_id, actor="值班长", reason_code=reason)
+            return TicketInvalidated(**centre, data=data_i)
         solved = self.rng.choices([True, False, None], weights=[0.91, 0.06, 0.03])[0]
         stars = [5, 4, 3, 2, 1]
         weights = [78, 16, 4, 1.5, 0.5] if solved is not False else [2, 8, 30, 30, 30]
@@ -179,6 +236,8 @@ class Simulation:
         out: list[CloudEvent] = [event, *outcome.decisions]
         self._keep(outcome, event.time)
         for decision in outcome.decisions:
+            if isinstance(decision, TicketReviewRequested):
+                self.review(decision)
             if isinstance(decision, TicketLinked):
                 later = handle(
                     self.tickets.get(decision.subject), decision, self.policy, self.places
@@ -212,7 +271,12 @@ class Simulation:
         while self.queue and self.queue[0].at <= when:
             due = heapq.heappop(self.queue)
             ticket = self.tickets.get(due.ticket_id)
-            if ticket is None or (ticket.status, ticket.attempt) != due.expect:
+            if ticket is None:
+                continue
+            if due.request:  # a review: while the request is still pending
+                if ticket.pending_request(due.request) is None:
+                    continue
+            elif (ticket.status, ticket.attempt) != due.expect:
                 continue
             yield from self.feed(self.update(due))
 
@@ -261,7 +325,7 @@ def run(settings: Settings, days: int, start: str, per_year: int, seed: int, out
         f"{total} events in {time.perf_counter() - began:.1f} s → {path}"
     )
     for kind, n in sorted(counts.items()):
-        print(f"  {kind:<32} {n:>7}")
+        print(f"  {kind:<36} {n:>7}")
     if settings.kafka_bootstrap:
         sent = asyncio.run(
             publish_all(settings.kafka_bootstrap, Topics(settings.topic_prefix), path, settings)

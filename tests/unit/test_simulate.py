@@ -49,3 +49,19 @@ def test_most_claim_in_time_some_late_and_residents_answer(weeks: list[CloudEven
     solved = Counter(e.data.solved for e in feedback)
     assert solved[True] > 10 * solved[False] > 0
     assert {e.data.satisfaction for e in feedback} >= {3, 4, 5}
+
+
+def test_some_tickets_are_sent_back_extended_or_invalid_and_the_centre_reviews(
+    weeks: list[CloudEvent],
+) -> None:
+    kinds = Counter(e.type for e in weeks)
+    asked = kinds["dispatch.ticket.rejected"] + kinds["dispatch.ticket.extension_requested"]
+    assert asked > 0 and kinds["dispatch.ticket.review_requested"] == asked
+    judged = kinds["dispatch.ticket.approved"] + kinds["dispatch.ticket.refused"]
+    assert 0 < judged <= asked and kinds["dispatch.ticket.reviewed"] == judged
+    assert kinds["dispatch.ticket.approved"] > kinds["dispatch.ticket.refused"]
+    assert kinds["dispatch.ticket.deadline_changed"] > 0
+    invalid = [
+        e for e in weeks if e.type == "dispatch.ticket.closed" and e.data.outcome == "invalid"
+    ]  # type: ignore[attr-defined]
+    assert len(invalid) == kinds["dispatch.ticket.invalidated"] > 0
