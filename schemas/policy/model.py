@@ -308,6 +308,12 @@ class Lifecycle(Frozen):
     warn_before: timedelta = Field(
         default=timedelta(hours=1), description="a deadline this close is shown as due soon"
     )
+    closed_retention: timedelta = Field(
+        default=timedelta(days=7),
+        gt=timedelta(0),
+        description="a closed ticket leaves the router's working set after this (kept cold: "
+        "an input naming it warms it again)",
+    )
     reject_review: bool = Field(
         default=False,
         description="退单审核: a reject waits for an operator's approve or refuse before it moves",

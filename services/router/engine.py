@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -76,12 +77,13 @@ class Part:
             self.tickets[key] = found
         return found
 
-    def sweep(self, now: datetime) -> None:
-        """Closed tickets past the retention leave the hot state (at most once a minute)."""
+    def sweep(self, now: datetime, retention: Callable[[Ticket], timedelta]) -> None:
+        """Closed tickets past their policy's retention leave the hot state (at most once a
+        minute)."""
         if self.swept is not None and now - self.swept < SWEEP_EVERY:
             return
         self.swept = now
-        for key in [k for k, t in self.tickets.items() if is_cold(t, now)]:
+        for key in [k for k, t in self.tickets.items() if is_cold(t, now, retention(t))]:
             self.cold[key] = slim(self.tickets.pop(key)).model_dump_json().encode()
 
 
@@ -326,12 +328,15 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is un
             (self.names.of(d), d.subject.encode(), encode(d)) for d in outcome.decisions
         )
 
+    def retention(self, ticket: Ticket) -> timedelta:
+        return self.policies.for_version(ticket.policyversion).lifecycle.closed_retention
+
     def on_tick(
         self, event: ClockTicked, record: Any, partition: int, part: Part, batch: Batch
     ) -> None:
         """Escalate what passed its deadline among this partition's tickets."""
         cause = (record.topic, record.partition, record.offset)
-        part.sweep(event.time)
+        part.sweep(event.time, self.retention)
         for ticket_id in self.deadlines.due(partition, event.time):
             ticket = part.tickets.get(ticket_id)
             if ticket is None:

@@ -99,6 +99,11 @@ def test_a_closed_ticket_goes_cold_after_the_retention_and_keeps_what_reopen_nee
     closed = ticket.model_copy(update={"status": "closed", "closed_at": WHEN})
     assert not is_cold(closed, WHEN + CLOSED_RETENTION - timedelta(seconds=1))
     assert is_cold(closed, WHEN + CLOSED_RETENTION)
+    assert CLOSED_RETENTION == policy.lifecycle.closed_retention == timedelta(days=7)
+    shorter = policy.model_copy(
+        update={"lifecycle": policy.lifecycle.model_copy(update={"closed_retention": timedelta(1)})}
+    )  # a district that keeps less hot: its policy says so
+    assert is_cold(closed, WHEN + timedelta(days=1), shorter.lifecycle.closed_retention)
     cold = slim(closed)
     assert (cold.status, cold.assignee, cold.attempt) == (
         closed.status,
