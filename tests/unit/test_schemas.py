@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import get_args
 
 import orjson
 import pytest
@@ -10,7 +11,15 @@ import pytest
 from schemas import generate
 from schemas.codec import EventDecodeError, decode, encode, key_of
 from schemas.envelope import derive_id, ticket_id_for
-from schemas.events import RequestReceived, RequestReceivedData
+from schemas.events import (
+    DECISION_TYPES,
+    EVENT_TYPES,
+    UPDATE_TYPES,
+    Event,
+    RequestReceived,
+    RequestReceivedData,
+    Update,
+)
 from schemas.words import CHINA
 
 WHEN = datetime(2026, 2, 10, 19, 20, tzinfo=CHINA)
@@ -108,3 +117,12 @@ def test_asyncapi_names_every_contract_topic_and_the_extensions() -> None:
         "dispatch.notifications",
         "dispatch.deadletter",
     }
+
+
+def test_the_typed_unions_name_exactly_the_registered_event_types() -> None:
+    """``Update`` and ``Event`` are spelled out for the type checker; they must not drift from
+    the tuples the topics, the codec and the generated schemas are built from."""
+    assert get_args(Update) == UPDATE_TYPES
+    union, _ = get_args(Event)
+    assert set(get_args(union)) == set(EVENT_TYPES)
+    assert len(EVENT_TYPES) == len(set(EVENT_TYPES)) and set(DECISION_TYPES) < set(EVENT_TYPES)
