@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -15,26 +14,34 @@ POLL_S = 0.05
 T = TypeVar("T")
 
 
+async def first(
+    check: Callable[[], Awaitable[T | None]], what: Callable[[], str], timeout: float = 30.0
+) -> T:
+    """``await check()``'s first truthy answer, polling; fails with ``what()`` after
+    ``timeout``."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (found := await check()):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not within {timeout}s: {what()}")
+        await asyncio.sleep(POLL_S)
+    return found
+
+
 async def eventually(
     check: Callable[[], Awaitable[bool]], what: str, timeout: float = 30.0
 ) -> None:
     """Wait until ``check()`` holds, polling, failing with ``what`` after ``timeout``."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not within {timeout}s: {what}")
-        await asyncio.sleep(POLL_S)
+    await first(check, lambda: what, timeout)
 
 
 def settled(check: Callable[[], T | None], what: Callable[[], str], timeout: float = 30.0) -> T:
-    """``check()``'s first truthy answer, polling (for the synchronous tests that watch HTTP
-    views); fails with ``what()`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout}s: {what()}")
-        time.sleep(POLL_S)
-    return found
+    """``check()``'s first truthy answer, for synchronous tests that watch HTTP views (no event
+    loop is running there): ``first`` on a loop of its own; fails with ``what()``."""
+
+    async def asked() -> T | None:
+        return check()
+
+    return asyncio.run(first(asked, what, timeout))
 
 
 async def read_until(

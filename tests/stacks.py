@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +17,7 @@ from dispatch.broker import free_port
 from dispatch.stack import SERVICES, Stack
 from services.common.identity import Role, mint
 from services.common.settings import Settings
-from tests.kafka import eventually, settled
+from tests.kafka import first
 
 
 @contextmanager
@@ -77,30 +79,34 @@ def handler(stack: Stack, unit: str, sub: str = "处置人") -> dict[str, str]:
     return bearer(token(stack, "handler", unit, sub))
 
 
-def assigned(stack: Stack, ticket_id: str, timeout: float = 30.0) -> dict[str, Any]:
+async def assigned_view(
+    stack: Stack, ticket_id: str, timeout: float = 30.0, client: httpx.AsyncClient | None = None
+) -> dict[str, Any]:
     """The ticket as an operator sees it once the router assigned it (its ``assignee``)."""
-    headers = operator(stack)
+    url, headers = f"{stack.intake_url}/v1/tickets/{ticket_id}", operator(stack)
     last: list[httpx.Response] = []
+    async with contextlib.AsyncExitStack() as opened:
+        if client is None:
+            client = await opened.enter_async_context(httpx.AsyncClient(timeout=10))
 
-    def shown() -> dict[str, Any] | None:
-        response = httpx.get(f"{stack.intake_url}/v1/tickets/{ticket_id}", headers=headers)
-        last[:] = [response]
-        found = response.json() if response.status_code == 200 else {}
-        return cast(dict[str, Any], found) if found.get("assignee") else None
+        async def shown() -> dict[str, Any] | None:
+            response = await client.get(url, headers=headers)
+            last[:] = [response]
+            found = response.json() if response.status_code == 200 else {}
+            return cast(dict[str, Any], found) if found.get("assignee") else None
 
-    return settled(shown, lambda: f"{ticket_id} not assigned: {last[0].text}", timeout)
+        def what() -> str:
+            return f"{ticket_id} not assigned: {last[0].text if last else ''}"
+
+        return await first(shown, what, timeout)
+
+
+def assigned(stack: Stack, ticket_id: str, timeout: float = 30.0) -> dict[str, Any]:
+    """``assigned_view`` for synchronous tests (async ones await ``assigned_view``)."""
+    return asyncio.run(assigned_view(stack, ticket_id, timeout))
 
 
 async def assignee_of(client: httpx.AsyncClient, stack: Stack, ticket_id: str) -> str:
     """The unit holding ``ticket_id`` now, once the router assigned it (async callers)."""
-    url = f"{stack.intake_url}/v1/tickets/{ticket_id}"
-    unit: list[str] = []
-
-    async def known() -> bool:
-        response = await client.get(url, headers=operator(stack))
-        if response.status_code == 200 and response.json().get("assignee"):
-            unit[:] = [response.json()["assignee"]["id"]]
-        return bool(unit)
-
-    await eventually(known, f"{ticket_id} assigned", 30.0)
-    return unit[0]
+    unit: str = (await assigned_view(stack, ticket_id, client=client))["assignee"]["id"]
+    return unit

@@ -18,7 +18,7 @@ import pytest
 from dispatch.stack import Stack
 from services.common.identity import mint
 from tests.kafka import eventually
-from tests.stacks import assigned, bearer, handler, operator, running, token
+from tests.stacks import assigned, assigned_view, bearer, handler, operator, running, token
 
 HOTLINE = bearer("demo-hotline-12345")
 VOLUNTEER = bearer("demo-volunteer")
@@ -170,7 +170,7 @@ def test_a_known_external_id_with_another_body_is_409(stack: Stack) -> None:
 
 async def test_an_update_the_router_refused_changes_nothing_in_get(stack: Stack) -> None:
     ticket = submit(stack, "金城嘉园3幢楼道灯坏了")
-    unit = assigned(stack, ticket)["assignee"]["id"]
+    unit = (await assigned_view(stack, ticket))["assignee"]["id"]
     early = post(stack, ticket, RESOLVE, handler(stack, unit))  # resolve before claim
     assert early.status_code == 202
     event_id = early.json()["event_id"]
@@ -228,7 +228,7 @@ async def test_every_writing_of_a_number_is_masked_in_get_open311_sse_and_logs(
         reporter=reporter,
         location={"address": f"翠竹小区12幢 联系{WRITINGS[1]}"},
     )
-    shown = assigned(stack, ticket)
+    shown = await assigned_view(stack, ticket)
     assert_hidden(orjson.dumps(shown).decode())
     assert "139****1234" in shown["description"] and "350402********1234" in shown["description"]
 

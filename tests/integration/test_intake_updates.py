@@ -48,16 +48,20 @@ def unit(intake: Stack, ticket: str) -> str:
     return found
 
 
+@pytest.fixture(scope="module")
+def mine(intake: Stack, unit: str) -> dict[str, str]:
+    """A handler of the assigned unit."""
+    return handler(intake, unit, "赖清香")
+
+
 def update(
     intake: Stack,
     ticket_id: str,
     body: dict[str, Any],
+    who: dict[str, str],
     key: str | None = None,
-    who: dict[str, str] | None = None,
 ) -> httpx.Response:
-    """Posted by ``who``: by default a handler of the assigned unit."""
-    if who is None:
-        who = handler(intake, assigned(intake, ticket_id)["assignee"]["id"], "赖清香")
+    """Posted by ``who``."""
     headers = {**who, **({"Idempotency-Key": key} if key else {})}
     return httpx.post(
         f"{intake.intake_url}/v1/tickets/{ticket_id}/updates", json=body, headers=headers
@@ -73,9 +77,10 @@ async def on_updates(intake: Stack, event_id: str) -> list[dict[str, Any]]:
 
 
 async def test_a_claim_lands_on_dispatch_updates_and_in_the_ticket_timeline(
-    intake: Stack, ticket: str, unit: str
+    intake: Stack, ticket: str, unit: str, mine: dict[str, str]
 ) -> None:
-    response = update(intake, ticket, {"action": "claim", "actor": "赖清香", "note": "今晚去看"})
+    claim = {"action": "claim", "actor": "赖清香", "note": "今晚去看"}
+    response = update(intake, ticket, claim, mine)
     assert response.status_code == 202
     event_id = response.json()["event_id"]
     [event] = await on_updates(intake, event_id)
@@ -95,31 +100,34 @@ async def test_a_claim_lands_on_dispatch_updates_and_in_the_ticket_timeline(
 
 
 async def test_the_same_idempotency_key_is_the_same_event_answered_200(
-    intake: Stack, ticket: str
+    intake: Stack, ticket: str, mine: dict[str, str]
 ) -> None:
     body = {"action": "resolve", "actor": "赖清香", "note": "已更换楼道灯"}
-    first = update(intake, ticket, body, key="resolve-001")
-    second = update(intake, ticket, body, key="resolve-001")
+    first = update(intake, ticket, body, mine, key="resolve-001")
+    second = update(intake, ticket, body, mine, key="resolve-001")
     assert (first.status_code, second.status_code) == (202, 200)
     assert first.json() == second.json()
     clash = update(
         intake,
         ticket,
         {"action": "reject", "actor": "x", "reason_code": "not_our_duty"},
+        mine,
         key="resolve-001",
     )
     assert clash.status_code == 409 and clash.headers["content-type"] == PROBLEM
     assert len(await on_updates(intake, first.json()["event_id"])) == 1
 
 
-async def test_feedback_and_whistle_carry_their_fields(intake: Stack, ticket: str) -> None:
+async def test_feedback_and_whistle_carry_their_fields(
+    intake: Stack, ticket: str, mine: dict[str, str]
+) -> None:
     rating = {"action": "feedback", "actor": "回访员", "satisfaction": 5}
     rated = update(intake, ticket, rating, who=HOTLINE)  # the submitting source, for its caller
     assert rated.status_code == 202
     [event] = await on_updates(intake, rated.json()["event_id"])
     assert event["type"] == "dispatch.ticket.feedback" and event["data"]["satisfaction"] == 5
     whistle = {"action": "whistle", "actor": "城北社区书记", "department": "DEP-SW"}
-    called = update(intake, ticket, whistle)
+    called = update(intake, ticket, whistle, mine)
     assert called.status_code == 202
     [event] = await on_updates(intake, called.json()["event_id"])
     assert event["type"] == "dispatch.ticket.whistled"
@@ -137,9 +145,9 @@ async def test_feedback_and_whistle_carry_their_fields(intake: Stack, ticket: st
     ],
 )
 def test_invalid_update_is_a_422_naming_the_field(
-    intake: Stack, ticket: str, body: dict[str, Any], pointer: str
+    intake: Stack, ticket: str, body: dict[str, Any], pointer: str, mine: dict[str, str]
 ) -> None:
-    who = operator(intake) if body["action"] == "feedback" else None
+    who = operator(intake) if body["action"] == "feedback" else mine
     response = update(intake, ticket, body, who=who)
     assert response.status_code == 422 and response.headers["content-type"] == PROBLEM
     assert [e["pointer"] for e in response.json()["errors"]] == [pointer]
