@@ -287,6 +287,21 @@ def test_one_scan_finds_what_a_direct_search_finds_for_every_list() -> None:
     assert vocabulary.scan("晕倒").find(("晕倒", "新词")) == [Span(0, 2, "晕倒")]  # not indexed
 
 
+def test_an_equal_copy_of_an_indexed_list_is_found_in_the_index() -> None:
+    """One policy version read twice (the router's copy, the one on dispatch.policies) is two
+    objects: the copy's lists are the index's own by content, not a list to search apart."""
+    policy = bundled()
+    copy = Policy.model_validate(policy.model_dump())
+    vocabulary = Vocabulary([c.keywords for c in policy.categories] + [policy.lexicon.emergency])
+    emergency = vocabulary.key(policy.lexicon.emergency)
+    assert copy.lexicon.emergency is not policy.lexicon.emergency
+    assert emergency is not None and vocabulary.key(copy.lexicon.emergency) == emergency
+    assert vocabulary.key(copy.lexicon.emergency) == emergency  # the second time, by its id
+    scanned = vocabulary.scan("老人晕倒了")
+    assert scanned.find(copy.lexicon.emergency) is scanned.hits()[emergency]
+    assert vocabulary.key(("晕倒", "新词")) is None
+
+
 # ---------------------------------------------------------------- the sample district's judgement
 
 

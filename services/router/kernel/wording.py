@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 SENTENCE_ENDS = "。!?!?;;\n"
 CLAUSE_ENDS = SENTENCE_ENDS + ",,、:: \t"
+ALIASES_KEPT = 4096  # equal lists of other policy objects remembered (a few policies' worth)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -69,12 +70,18 @@ def find(text: str, words: Iterable[str]) -> list[Span]:
 class Vocabulary:
     """Word lists indexed by word, so that one pass over a text finds the words of every list.
 
-    Lists are known by identity: those of one policy object, which the vocabulary keeps alive.
+    Lists are known by identity (those of the policy object it was built from, which the
+    vocabulary keeps alive), else by content: one policy version read twice (the router's own
+    copy and the one on ``dispatch.policies``, the audit's and the bench's) is two objects with
+    equal lists, and an equal list must find its words, not fall back to a scan of its own.
     """
 
     def __init__(self, lists: Iterable[tuple[str, ...]]) -> None:
         self._lists: list[tuple[str, ...]] = []
         self._index: dict[int, int] = {}
+        self._by_content: dict[tuple[str, ...], int] = {}
+        # Lists of other objects found by content, by id, kept alive so that no id is reused.
+        self._aliases: dict[int, tuple[tuple[str, ...], int | None]] = {}
         owners: dict[str, list[int]] = {}
         for words in lists:
             if id(words) in self._index:
@@ -82,6 +89,7 @@ class Vocabulary:
             self._index[id(words)] = len(self._lists)
             for word in dict.fromkeys(w for w in words if w):
                 owners.setdefault(word, []).append(len(self._lists))
+            self._by_content.setdefault(words, len(self._lists))
             self._lists.append(words)
         self._owners = {word: tuple(k) for word, k in owners.items()}
         self._prefixes = frozenset(word[:n] for word in owners for n in range(1, len(word) + 1))
@@ -102,9 +110,19 @@ class Vocabulary:
         return Scanned(text, self, found)
 
     def key(self, words: tuple[str, ...]) -> int | None:
-        """The index of a list given to this vocabulary (the very object), else None."""
+        """The index of a list given to this vocabulary (the very object, or an equal one),
+        else None."""
         k = self._index.get(id(words))
-        return k if k is not None and self._lists[k] is words else None
+        if k is not None and self._lists[k] is words:
+            return k
+        alias = self._aliases.get(id(words))
+        if alias is not None and alias[0] is words:
+            return alias[1]
+        if len(self._aliases) >= ALIASES_KEPT:
+            self._aliases.clear()
+        found = self._by_content.get(words)
+        self._aliases[id(words)] = (words, found)
+        return found
 
 
 @dataclass(frozen=True, slots=True)
