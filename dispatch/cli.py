@@ -82,7 +82,9 @@ def _token_parser(sub: Any) -> None:
     text = "print a signed token for a handler, operator or helper (key: DISPATCH_TOKEN_SECRET)"
     token = sub.add_parser("token", help=text, description=text)
     token.add_argument("--role", required=True, choices=("handler", "operator", "helper"))
-    token.add_argument("--unit", help="a handler's unit: a grid unit or department id")
+    token.add_argument(
+        "--unit", help="a handler's unit: a grid unit, department or committee member (JZ-…) id"
+    )
     token.add_argument("--sub", help="who: a name or staff id (default: the role)")
     token.add_argument("--ttl", default="8h", help="lifetime: 8h, 30m, 2d (default 8h)")
     token.add_argument("--log-level", help=argparse.SUPPRESS)

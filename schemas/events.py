@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal, Protocol
 
-from pydantic import AwareDatetime, Field, TypeAdapter
+from pydantic import AwareDatetime, Field, TypeAdapter, model_validator
 
 from schemas import topics
 from schemas.envelope import CloudEvent, Decision, Model
@@ -114,9 +114,21 @@ class FeedbackData(UpdateData):
 
 
 class WhistleData(UpdateData):
-    """吹哨报到: a community calls a department in; it must report within the policy's limit."""
+    """吹哨报到: a community calls a department, or one of its part-time committee members
+    (兼职委员), in; they must report (``report_in``) within the policy's limit."""
 
-    department: str = Field(min_length=1, max_length=100, description="the department's id")
+    department: str | None = Field(
+        default=None, min_length=1, max_length=100, description="the department's id"
+    )
+    member: str | None = Field(
+        default=None, min_length=1, max_length=100, description="the committee member's id"
+    )
+
+    @model_validator(mode="after")
+    def _one_called_in(self) -> WhistleData:
+        if (self.department is None) == (self.member is None):
+            raise ValueError("a whistle calls in exactly one: a department or a member")
+        return self
 
 
 class RejectData(UpdateData):
@@ -197,6 +209,14 @@ class TicketWhistled(CloudEvent):
     TOPIC: ClassVar[str] = topics.UPDATES
     type: Literal["dispatch.ticket.whistled"] = "dispatch.ticket.whistled"
     data: WhistleData
+
+
+class TicketReportedIn(CloudEvent):
+    """报到: the department or committee member whistled in has come (its ``principal``)."""
+
+    TOPIC: ClassVar[str] = topics.UPDATES
+    type: Literal["dispatch.ticket.reported_in"] = "dispatch.ticket.reported_in"
+    data: UpdateData
 
 
 class TicketExtensionRequested(CloudEvent):
@@ -428,6 +448,24 @@ class TicketReminded(Decision):
     data: RemindedData
 
 
+class SummonedData(Model):
+    ticket_id: str
+    summary: str = Field(max_length=120)
+    member: Assignee = Field(description="the committee member called in (kind: member)")
+    community: str = Field(description="the community that whistled")
+    report_by: AwareDatetime = Field(description="报到 by then, else the ticket goes a level up")
+    whistle: str = Field(description="the whistle's event id")
+    emergency: bool = False
+
+
+class TicketSummoned(Decision):
+    """吹哨: a committee member is told to report in; the ticket stays with its assignee."""
+
+    TOPIC: ClassVar[str] = topics.DECISIONS
+    type: Literal["dispatch.ticket.summoned"] = "dispatch.ticket.summoned"
+    data: SummonedData
+
+
 class SupplementNoticeData(Model):
     ticket_id: str
     summary: str = Field(max_length=120)
@@ -587,6 +625,7 @@ UPDATE_TYPES = (
     TicketMerged,
     TicketRemindRequested,
     TicketSupplemented,
+    TicketReportedIn,
 )
 DECISION_TYPES = (
     TicketClassified,
@@ -599,6 +638,7 @@ DECISION_TYPES = (
     TicketDeadlineChanged,
     TicketReminded,
     TicketSupplementNoticed,
+    TicketSummoned,
 )
 EVENT_TYPES: tuple[type[CloudEvent], ...] = (
     RequestReceived,
@@ -628,6 +668,7 @@ Update = (
     | TicketMerged
     | TicketRemindRequested
     | TicketSupplemented
+    | TicketReportedIn
 )
 Event = Annotated[
     RequestReceived
@@ -647,6 +688,7 @@ Event = Annotated[
     | TicketMerged
     | TicketRemindRequested
     | TicketSupplemented
+    | TicketReportedIn
     | TicketClassified
     | TicketAssigned
     | TicketEscalated
@@ -657,6 +699,7 @@ Event = Annotated[
     | TicketDeadlineChanged
     | TicketReminded
     | TicketSupplementNoticed
+    | TicketSummoned
     | NotificationSent
     | NotificationFailed
     | InputRejected

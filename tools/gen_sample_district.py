@@ -331,8 +331,30 @@ def build_community(
         "aliases": [*spec.compounds, *WHOLE_COMPOUNDS.get(cid, ())],
         "secretary": secretary,
         "convener": Flow(name=f"{spec.name}近邻恳谈会召集人"),
+        "members": committee(spec),
         "areagrids": areas,
     }
+
+
+def committee(spec: CommunitySpec) -> list[Flow]:
+    """兼职委员 a community may whistle in (吹哨报到): the manager of its largest compound's
+    property company and the local power station's representative. Named by role, not from
+    the name generator, so the rest of the directory stays as it was."""
+    compound = spec.compounds[0] if spec.compounds else spec.name
+    return [
+        Flow(
+            id=f"JZ-{spec.code}-01",
+            name=f"{compound}物业项目经理",
+            org=f"{compound}物业服务中心",
+            channel=hook(f"member/JZ-{spec.code}-01"),
+        ),
+        Flow(
+            id=f"JZ-{spec.code}-02",
+            name=f"{spec.name}供电所联络员",
+            org="国网沙县供电公司",
+            channel=hook(f"member/JZ-{spec.code}-02"),
+        ),
+    ]
 
 
 def build_grid(rng: random.Random) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from schemas.events import Level
 from schemas.policy.memo import per_policy
-from schemas.policy.model import Handler, Policy
+from schemas.policy.model import Handler, Member, Policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +66,10 @@ class Grid:
                             )
                         )
         self.conveners = {c.id: c.convener for s in district.streets for c in s.communities}
+        self.members: dict[str, tuple[str, Member]] = {
+            m.id: (c.id, m) for s in district.streets for c in s.communities for m in c.members
+        }
+        """兼职委员 by id, with the community whose committee they sit on"""
 
     def _add(self, unit: Placed) -> None:
         self.by_id[unit.id] = unit

@@ -67,12 +67,24 @@ class AreaGrid(Frozen):
     microgrids: tuple[MicroGrid, ...]
 
 
+class Member(Handler):
+    """A part-time committee member (兼职委员) of a community: the property company's manager,
+    a school's or a utility's representative. A community may whistle one in (吹哨报到); the
+    member is reached through its own channel."""
+
+    id: str = Field(min_length=1, max_length=100, description="unique in the policy")
+    org: str = Field(default="", description="where the member works: XX物业, 供电所")
+
+
 class Community(Frozen):
     id: str
     name: str
     aliases: tuple[str, ...] = ()
     secretary: Handler
     convener: Handler = Field(description="convener of the 近邻恳谈会 (consultation meetings)")
+    members: tuple[Member, ...] = Field(
+        default=(), description="兼职委员: part-time committee members a whistle may call in"
+    )
     areagrids: tuple[AreaGrid, ...]
 
 
@@ -399,10 +411,11 @@ class Policy(Frozen):
         for cat in self.categories:
             if cat.department is not None and cat.department not in dep_ids:
                 raise ValueError(f"category {cat.code}: unknown department {cat.department!r}")
-        ids = [unit.id for unit in self.units()]
+        members = [m.id for s in self.district.streets for c in s.communities for m in c.members]
+        ids = [unit.id for unit in self.units()] + members + sorted(dep_ids)
         dupes = {i for i in ids if ids.count(i) > 1} if len(ids) != len(set(ids)) else set()
         if dupes:
-            raise ValueError(f"unit ids used twice: {sorted(dupes)[:5]}")
+            raise ValueError(f"unit, member or department ids used twice: {sorted(dupes)[:5]}")
         return self
 
     @property

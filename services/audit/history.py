@@ -22,10 +22,12 @@ RANK = {
             "dispatch.ticket.feedback",
             "dispatch.ticket.reopened",
             "dispatch.ticket.whistled",
+            "dispatch.ticket.reported_in",
             "dispatch.ticket.linked",
             "dispatch.ticket.classified",
             "dispatch.ticket.assigned",
             "dispatch.ticket.escalated",
+            "dispatch.ticket.summoned",
             "dispatch.ticket.closed",
         )
     )

@@ -21,7 +21,7 @@ CONVENER_SUFFIX = ":convener"
 Rule = Literal[
     "assignee_path",  # a handler whose unit is the assignee or above it on the grid path
     "holding_community",  # a handler of the community holding the ticket, or under it
-    "whistled_department",  # a handler of a department whistled in
+    "whistled_department",  # a handler of a department or committee member whistled in
     "submitter_or_operator",  # the source that submitted it, or an operator (回访)
     "operator",
     "convener",  # a handler who is the ticket's 近邻恳谈会 convener
@@ -54,7 +54,7 @@ ACTIONS: dict[str, Rule] = {
 WHO: dict[Rule, str] = {
     "assignee_path": "a handler of the assigned unit (or a unit above it on the grid path)",
     "holding_community": "a handler of the community holding the ticket (or a unit under it)",
-    "whistled_department": "a handler of the department whistled in",
+    "whistled_department": "a handler of the department (or committee member) whistled in",
     "submitter_or_operator": "the source that submitted the ticket, or an operator",
     "operator": "an operator",
     "convener": "the ticket's 近邻恳谈会 convener",
@@ -69,7 +69,7 @@ class TicketFacts:
     source: str
     assignee: str | None = None  # the current assignee's id
     path: tuple[str, ...] = ()  # every unit or department it was assigned or copied to
-    whistled: tuple[str, ...] = ()  # departments whistled in
+    whistled: tuple[str, ...] = ()  # departments and committee members whistled in
     shelved: bool = False
 
 

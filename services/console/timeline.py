@@ -24,7 +24,9 @@ from schemas.events import (
     TicketFeedback,
     TicketRejected,
     TicketReopened,
+    TicketReportedIn,
     TicketResolved,
+    TicketSummoned,
     TicketWhistled,
 )
 from schemas.words import CHINA, LEVEL_NAMES, REASON_NAMES, SOURCE_NAMES, TIER_NAMES
@@ -41,6 +43,7 @@ UPDATE_TITLES = {
     "dispatch.ticket.feedback": "回访评价",
     "dispatch.ticket.reopened": "重新办理",
     "dispatch.ticket.whistled": "吹哨报到",
+    "dispatch.ticket.reported_in": "报到",
 }
 OUTCOME_NAMES = {"resolved": "办结", "merged": "并入重复件", "invalid": "无效件"}
 
@@ -120,6 +123,10 @@ def _describe(event: CloudEvent) -> tuple[Kind, str, str, str] | None:
         if c2.satisfaction is not None:
             parts.append(f"满意度 {c2.satisfaction}")
         return "decision", title, ROUTER, ";".join(parts)
+    if isinstance(event, TicketSummoned):
+        s = event.data
+        title = f"吹哨报到:通知兼职委员 {s.member.name}"
+        return "decision", title, ROUTER, f"报到时限 {hm(s.report_by)}"
     if isinstance(
         event,
         TicketClaimed
@@ -127,14 +134,16 @@ def _describe(event: CloudEvent) -> tuple[Kind, str, str, str] | None:
         | TicketResolved
         | TicketFeedback
         | TicketReopened
-        | TicketWhistled,
+        | TicketWhistled
+        | TicketReportedIn,
     ):
         u = event.data
         extra = ""
         if isinstance(event, TicketFeedback):
             extra = f"满意度 {event.data.satisfaction};"
         if isinstance(event, TicketWhistled):
-            extra = f"吹哨部门 {event.data.department};"
+            called = event.data.department or event.data.member
+            extra = f"吹哨{'部门' if event.data.department else '兼职委员'} {called};"
         return "input", UPDATE_TITLES[event.type], u.actor, extra + (u.note or "")
     if isinstance(event, NotificationSent):
         n = event.data

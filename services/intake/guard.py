@@ -58,7 +58,7 @@ async def permitted_update(
 ) -> Principal:
     """Before the body is validated: 404 for no such ticket, 403 when the caller may not do
     the action, then a 422 "not yet supported" for a contract action this intake cannot
-    carry out yet (report_in, schedule, hold, adopt: the seeds' own systems). An action
+    carry out yet (schedule, hold, adopt: the seeds' own systems). An action
     outside the contract is left to the body's validation (422)."""
     action = await _action_of(request)
     if not isinstance(action, str) or action not in ACTIONS:

@@ -24,6 +24,7 @@ from schemas.events import (
     TicketRejected,
     TicketRemindRequested,
     TicketReopened,
+    TicketReportedIn,
     TicketResolved,
     TicketSplit,
     TicketSupplemented,
@@ -33,7 +34,7 @@ from schemas.events import (
     data_type,
 )
 from schemas.policy import Policy
-from schemas.policy.grid import assignable
+from schemas.policy.grid import assignable, grid_of
 from services.intake.models import refuse_surrogates
 
 Action = Literal[
@@ -53,6 +54,7 @@ Action = Literal[
     "merge",
     "remind",
     "supplement",
+    "report_in",
 ]
 KINDS: dict[str, type[Update]] = {
     "claim": TicketClaimed,
@@ -71,6 +73,7 @@ KINDS: dict[str, type[Update]] = {
     "merge": TicketMerged,
     "remind": TicketRemindRequested,
     "supplement": TicketSupplemented,
+    "report_in": TicketReportedIn,
 }
 EVENT_TYPE: dict[str, str] = {
     action: kind.model_fields["type"].default for action, kind in KINDS.items()
@@ -78,7 +81,7 @@ EVENT_TYPE: dict[str, str] = {
 # the fields an action carries besides action, actor and note; required ones first
 FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "feedback": (("satisfaction",), ("solved", "contacted")),
-    "whistle": (("department",), ()),
+    "whistle": ((), ("department", "member")),
     "reject": (("reason_code",), ()),
     "extend": (("resolve_by",), ()),
     "approve": (("request",), ("to",)),
@@ -94,6 +97,7 @@ EXTRA = (
     "solved",
     "contacted",
     "department",
+    "member",
     "reason_code",
     "resolve_by",
     "request",
@@ -106,7 +110,9 @@ EXTRA = (
 
 class UpdateIn(BaseModel):
     """``satisfaction`` (1-5) comes with ``feedback`` only, and ``feedback`` needs it;
-    ``department`` (吹哨报到: the department called in) comes with ``whistle`` only."""
+    ``whistle`` (吹哨报到) names exactly one of ``department`` (a department called in) and
+    ``member`` (one of the community's part-time committee members), who answers with
+    ``report_in``."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -126,6 +132,13 @@ class UpdateIn(BaseModel):
                     "department": "DEP-SW",
                     "note": "化粪池外溢,社区无法处置,请水务部门报到",
                 },
+                {
+                    "action": "whistle",
+                    "actor": "城北社区书记",
+                    "member": "JZ-CB-01",
+                    "note": "电梯困人,请物业项目经理到场",
+                },
+                {"action": "report_in", "actor": "物业项目经理", "note": "已到场"},
             ]
         },
     )
@@ -134,7 +147,7 @@ class UpdateIn(BaseModel):
         description="claim 签收, reject 退单, resolve 办结, feedback 回访评价, "
         "reopen 重新办理, whistle 吹哨报到, extend 延期申请, approve 批准, refuse 驳回, "
         "reassign 改派, reclassify 重新分类, invalidate 无效件, split 拆分, merge 合并, "
-        "remind 催办, supplement 补充"
+        "remind 催办, supplement 补充, report_in 报到(吹哨报到的应答)"
     )
     actor: str = Field(min_length=1, max_length=100, description="谁:姓名或岗位")
     note: str | None = Field(default=None, max_length=2000, description="说明")
@@ -143,6 +156,12 @@ class UpdateIn(BaseModel):
     contacted: bool | None = Field(default=None, description="回访:是否联系(feedback only)")
     department: str | None = Field(
         default=None, min_length=1, max_length=100, description="吹哨报到的部门(编号或名称)"
+    )
+    member: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="吹哨报到的社区兼职委员(编号,如物业项目经理)",
     )
     reason_code: str | None = Field(
         default=None,
@@ -203,6 +222,10 @@ def rule_errors(update: UpdateIn, policy: Policy) -> list[dict[str, str]]:
             )
     if update.action == "reclassify" and update.tier is None and update.category is None:
         errors.append({"pointer": "#/tier", "detail": "reclassify 需要 tier 或 category"})
+    if update.action == "whistle" and (update.department is None) == (update.member is None):
+        errors.append(
+            {"pointer": "#/department", "detail": "whistle 需要 department 或 member(二选一)"}
+        )
     return errors + _value_errors(update, policy)
 
 
@@ -217,6 +240,9 @@ def _value_errors(update: UpdateIn, policy: Policy) -> list[dict[str, str]]:
     departments = {d.id: d.name for d in policy.departments}
     if update.department is not None and department_id(update.department, departments) is None:
         unknown("department", departments)
+    if update.member is not None and update.member not in grid_of(policy).members:
+        members = {m: f"{c} {p.org or p.name}" for m, (c, p) in grid_of(policy).members.items()}
+        unknown("member", members)
     lifecycle = policy.lifecycle
     if update.reason_code is not None:
         reasons = (
@@ -277,7 +303,7 @@ def update_event(
     for name in required + optional:
         if name != "note" and getattr(update, name) is not None:
             fields[name] = getattr(update, name)
-    if update.action == "whistle":
+    if update.action == "whistle" and update.department is not None:
         departments = {d.id: d.name for d in policy.departments}
         fields["department"] = department_id(update.department or "", departments)
     kind = KINDS[update.action]

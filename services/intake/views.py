@@ -40,6 +40,7 @@ from schemas.events import (
     TicketReminded,
     TicketReviewed,
     TicketReviewRequested,
+    TicketSummoned,
     TicketSupplementNoticed,
     TicketWhistled,
     Tier,
@@ -91,6 +92,7 @@ ACTION_OF = {
     "dispatch.ticket.merged": "merge",
     "dispatch.ticket.remind_requested": "remind",
     "dispatch.ticket.supplemented": "supplement",
+    "dispatch.ticket.reported_in": "report_in",
 }
 # Order of events that share a timestamp (a decision stamped with its cause's time).
 RANK = {
@@ -103,6 +105,8 @@ RANK = {
             "dispatch.ticket.escalated",
             "dispatch.ticket.claimed",
             "dispatch.ticket.whistled",
+            "dispatch.ticket.summoned",
+            "dispatch.ticket.reported_in",
             "dispatch.ticket.rejected",
             "dispatch.ticket.extension_requested",
             "dispatch.ticket.review_requested",
@@ -137,6 +141,7 @@ UPDATE_WORDS = {
     "merge": "合并",
     "remind": "催办",
     "supplement": "补充",
+    "report_in": "报到",
 }
 KIND_WORDS = {"reject": "退单", "extend": "延期"}
 MOVES = {
@@ -168,6 +173,8 @@ class Entry(Model):
     resolve_by: AwareDatetime | None = None
     satisfaction: int | None = None
     department: str | None = None
+    member: str | None = Field(default=None, description="吹哨报到: the committee member called in")
+    report_by: AwareDatetime | None = Field(default=None, description="吹哨报到: report in by")
     outcome: str | None = None
     reason_code: str | None = None
     request: str | None = Field(
@@ -407,6 +414,14 @@ def _workorder_entry(event: CloudEvent) -> Entry | None:
         return _entry(event, summary=f"{REMINDER_WORDS[m.reason]}:已提醒{m.assignee.name}{due}")
     if isinstance(event, TicketSupplementNoticed):
         return _entry(event, summary=f"补充信息已通知{event.data.assignee.name}")
+    if isinstance(event, TicketSummoned):
+        s = event.data
+        return _entry(
+            event,
+            summary=f"吹哨报到:已通知兼职委员{s.member.name},{_hm(s.report_by)}前报到",
+            member=s.member.id,
+            report_by=s.report_by,
+        )
     return None
 
 
@@ -428,13 +443,15 @@ def _update_entry(event: CloudEvent, data: UpdateData) -> Entry:
             satisfaction=event.data.satisfaction,
         )
     if isinstance(event, TicketWhistled):
+        called = event.data.department or event.data.member
         return _entry(
             event,
-            summary=f"吹哨报到:{actor}吹哨,请{event.data.department}报到",
+            summary=f"吹哨报到:{actor}吹哨,请{called}报到",
             actor=actor,
             by=by,
             note=note,
             department=event.data.department,
+            member=event.data.member,
         )
     word = UPDATE_WORDS[ACTION_OF[event.type]]
     facts: dict[str, Any] = {}
@@ -453,6 +470,8 @@ def _update_entry(event: CloudEvent, data: UpdateData) -> Entry:
         if name in facts:
             detail += f",{facts[name]}"
     facts.pop("category", None)  # a reclassify asked for is not the ticket's category yet
+    if event.type == "dispatch.ticket.reported_in" and data.principal is not None:
+        facts["member"] = data.principal.unit  # who reported in: a member or the department
     return _entry(event, summary=f"{word}:{actor}{detail}", actor=actor, by=by, note=note, **facts)
 
 
@@ -509,9 +528,17 @@ def view(state: TicketState) -> TicketView | None:
     if request is None:
         return None
     current: dict[str, object] = {"status": "received", "category": request.category}
+    summoned: set[str] = set()
     for entry in state.timeline:
         if entry.refused is not None:
             continue
+        if entry.type == "dispatch.ticket.summoned" and entry.member:
+            summoned.add(entry.member)
+        if entry.type == "dispatch.ticket.reported_in":
+            if entry.member in summoned:
+                summoned.discard(entry.member)
+            elif current["status"] in ("assigned", "escalated"):
+                current["status"] = "claimed"  # a department whistled in: its report is its claim
         if entry.type in STATUS_OF and not (
             entry.type == "dispatch.ticket.classified" and current["status"] != "received"
         ):
@@ -567,7 +594,8 @@ def pending_reviews(timeline: tuple[Entry, ...]) -> tuple[PendingReview, ...]:
 
 def facts_of(state: TicketState) -> TicketFacts | None:
     """What permissions depend on: the source, the current assignee, every unit it was
-    assigned to and the departments whistled in; refused updates count for nothing."""
+    assigned to and the departments and members whistled in; refused updates count for
+    nothing."""
     if state.request is None:
         return None
     assignee: str | None = None
@@ -579,8 +607,8 @@ def facts_of(state: TicketState) -> TicketFacts | None:
         if entry.assignee is not None:
             assignee = entry.assignee.id
             path.append(assignee)
-        if entry.type == "dispatch.ticket.whistled" and entry.department:
-            whistled.append(entry.department)
+        if entry.type == "dispatch.ticket.whistled":
+            whistled += [u for u in (entry.department, entry.member) if u]
     return TicketFacts(
         source=state.request.source,
         assignee=assignee,

@@ -19,6 +19,7 @@ from schemas.events import (
     TicketReminded,
     TicketReviewed,
     TicketReviewRequested,
+    TicketSummoned,
     TicketSupplementNoticed,
 )
 from schemas.policy import Handler, Policy
@@ -32,6 +33,7 @@ Notifiable = (
     | TicketReviewed
     | TicketDeadlineChanged
     | TicketSupplementNoticed
+    | TicketSummoned
 )
 NOTIFIABLE = (
     TicketAssigned,
@@ -41,6 +43,7 @@ NOTIFIABLE = (
     TicketReviewed,
     TicketDeadlineChanged,
     TicketSupplementNoticed,
+    TicketSummoned,
 )
 Role = Literal["assignee", "copy", "center"]
 
@@ -88,7 +91,8 @@ class Contact:
 
 
 def contact(assignee: Assignee, policy: Policy) -> Contact:
-    """The handler behind an assignee id: a department, a community's convener or a grid unit."""
+    """The handler behind an assignee id: a department, a community's convener, a grid unit or
+    a community's committee member."""
     department = policy.department_by_id.get(assignee.id)
     if department is not None:
         return Contact(department.short, department.handler)
@@ -102,6 +106,9 @@ def contact(assignee: Assignee, policy: Policy) -> Contact:
     unit = directory.by_id.get(assignee.id)
     if unit is not None:
         return Contact(unit.name, unit.handler)
+    member = directory.members.get(assignee.id)
+    if member is not None:
+        return Contact(member[1].name, member[1])
     return Contact(assignee.name, None)
 
 
@@ -130,9 +137,12 @@ def command_center(policy: Policy) -> Assignee:
 
 def addressed(decision: Notifiable, policy: Policy) -> Assignee | None:
     """Who must act on ``decision``: its assignee; for a review, the command center that
-    judges it; for a verdict, the unit that asked (None: nobody is named)."""
+    judges it; for a verdict, the unit that asked; for a summons, the member called in (None:
+    nobody is named)."""
     if isinstance(decision, TicketReviewRequested):
         return command_center(policy)
+    if isinstance(decision, TicketSummoned):
+        return decision.data.member
     if isinstance(decision, TicketReviewed):
         return decision.data.assignee
     return decision.data.assignee

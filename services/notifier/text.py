@@ -16,6 +16,7 @@ from schemas.events import (
     TicketReminded,
     TicketReviewed,
     TicketReviewRequested,
+    TicketSummoned,
     TicketSupplementNoticed,
 )
 from schemas.words import CHINA, LEVEL_NAMES, REASON_NAMES, TIER_NAMES
@@ -103,6 +104,15 @@ def supplement_text(decision: TicketSupplementNoticed) -> str:
     return f"【补充】{d.summary}:诉求人补充了新情况,请在工单中查看。工单{d.ticket_id}"
 
 
+def summoned_text(decision: TicketSummoned, who: str) -> str:
+    d = decision.data
+    head = "【紧急·吹哨报到】" if d.emergency else "【吹哨报到】"
+    return (
+        f"{head}{d.summary}(社区吹哨·{who}),请于{_when(d.report_by)}前到场报到,"
+        f"逾期未报到将上报督办。工单{d.ticket_id}"
+    )
+
+
 def render(
     decision: TicketAssigned
     | TicketEscalated
@@ -110,7 +120,8 @@ def render(
     | TicketReviewRequested
     | TicketReviewed
     | TicketDeadlineChanged
-    | TicketSupplementNoticed,
+    | TicketSupplementNoticed
+    | TicketSummoned,
     who: str,
     copy: bool = False,
     reasons: dict[str, str] | None = None,
@@ -129,6 +140,8 @@ def render(
         return deadline_changed_text(decision)
     if isinstance(decision, TicketSupplementNoticed):
         return supplement_text(decision)
+    if isinstance(decision, TicketSummoned):
+        return summoned_text(decision, who)
     if copy:
         return copied_text(decision, who)
     again = AGAIN.get(decision.data.reason or "")

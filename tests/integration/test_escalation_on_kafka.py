@@ -14,7 +14,13 @@ import pytest
 from dispatch.stack import Stack
 from schemas.codec import HEADERS, encode
 from schemas.envelope import derive_id, ticket_id_for
-from schemas.events import TicketApproved, TicketClaimed, TicketRejected, data_type
+from schemas.events import (
+    TicketApproved,
+    TicketClaimed,
+    TicketRejected,
+    TicketWhistled,
+    data_type,
+)
 from services.router.clock import partition_of
 from tests.kafka import produce, read_until, with_type
 from tests.stacks import FAST_SCALE, fast
@@ -125,3 +131,21 @@ async def test_a_rejected_ticket_is_reviewed_then_redispatched_at_once(fast_stac
     # decided on the approval itself, at its time: not on a later tick
     assert moved["causationid"] == approve.id
     assert datetime.fromisoformat(moved["time"]) == approve.time
+
+
+async def test_a_committee_member_who_does_not_report_in_sends_the_ticket_up(
+    fast_stack: Stack,
+) -> None:
+    """吹哨报到: the whistled member is summoned with a report deadline; unanswered, the ticket
+    goes a level up with reason ``whistle``, once."""
+    ticket = await post(fast_stack, "城北新村南区6幢楼道堆满杂物,物业不清理")
+    assigned = await first(fast_stack, "dispatch.ticket.assigned", ticket)
+    assert assigned["data"]["assignee"]["id"].startswith("MG-CB-")
+    await send_update(fast_stack, TicketClaimed, ticket)
+    whistle = await send_update(fast_stack, TicketWhistled, ticket, member="JZ-CB-01")
+    summoned = await first(fast_stack, "dispatch.ticket.summoned", ticket)
+    assert summoned["causationid"] == whistle.id
+    assert summoned["data"]["member"]["id"] == "JZ-CB-01"
+    moved = await first(fast_stack, "dispatch.ticket.escalated", ticket, "whistle")
+    assert moved["time"] >= summoned["data"]["report_by"]
+    assert (moved["data"]["from_level"], moved["data"]["to_level"]) == ("microgrid", "areagrid")

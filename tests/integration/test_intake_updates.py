@@ -14,8 +14,8 @@ import pytest
 
 from dispatch.stack import Stack
 from schemas import topics
-from tests.kafka import read_until
-from tests.stacks import assigned, handler, operator, running
+from tests.kafka import first, read_until
+from tests.stacks import assigned, assigned_view, handler, operator, running
 
 HOTLINE = {"Authorization": "Bearer demo-hotline-12345"}
 PROBLEM = "application/problem+json"
@@ -134,12 +134,51 @@ async def test_feedback_and_whistle_carry_their_fields(
     assert event["data"]["department"] == "DEP-SW"
 
 
+async def test_a_whistled_committee_member_is_summoned_and_only_it_may_report_in(
+    intake: Stack,
+) -> None:
+    body = {
+        "external_id": f"jz-{uuid.uuid4().hex[:8]}",
+        "description": "城北新村南区6幢楼道堆满杂物,物业不清理",
+    }
+    async with httpx.AsyncClient(base_url=intake.intake_url, timeout=10) as client:
+        posted = await client.post("/v1/requests", json=body, headers=HOTLINE)
+        assert posted.status_code == 202
+        ticket = posted.json()["ticket_id"]
+        unit = (await assigned_view(intake, ticket, client=client))["assignee"]["id"]
+    assert unit.startswith("MG-CB-")
+    community = handler(intake, "CM-CB", "城北社区书记")
+    whistle = {"action": "whistle", "actor": "城北社区书记", "member": "JZ-CB-01"}
+    assert update(intake, ticket, whistle, community).status_code == 202
+    url = f"{intake.intake_url}/v1/tickets/{ticket}"
+
+    async def summoned() -> dict[str, Any] | None:
+        async with httpx.AsyncClient(timeout=10) as client:
+            shown = (await client.get(url, headers=operator(intake))).json()
+        return next((e for e in shown["timeline"] if e["type"].endswith(".summoned")), None)
+
+    entry = await first(summoned, lambda: "the router summons JZ-CB-01")
+    assert entry["member"] == "JZ-CB-01" and entry["report_by"]
+    report = {"action": "report_in", "actor": "物业项目经理", "note": "已到场"}
+    stranger = update(intake, ticket, report, handler(intake, "JZ-CB-02"))
+    assert stranger.status_code == 403 and stranger.headers["content-type"] == PROBLEM
+    member = handler(intake, "JZ-CB-01", "物业经理")
+    async with httpx.AsyncClient(timeout=10) as client:
+        assert (await client.get(url, headers=member)).status_code == 200  # whistled in: sees it
+    answered = update(intake, ticket, report, member)
+    assert answered.status_code == 202
+    [event] = await on_updates(intake, answered.json()["event_id"])
+    assert event["type"] == "dispatch.ticket.reported_in"
+    assert event["data"]["principal"]["unit"] == "JZ-CB-01"
+
+
 @pytest.mark.parametrize(
     ("body", "pointer"),
     [
         ({"action": "feedback", "actor": "回访员", "note": "operator"}, "#/satisfaction"),
         ({"action": "claim", "actor": "赖清香", "satisfaction": 5}, "#/satisfaction"),
         ({"action": "whistle", "actor": "书记"}, "#/department"),
+        ({"action": "whistle", "actor": "书记", "member": "JZ-NO-99"}, "#/member"),
         ({"action": "close", "actor": "书记"}, "#/action"),
         ({"action": "claim"}, "#/actor"),
     ],

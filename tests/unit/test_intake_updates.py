@@ -40,6 +40,19 @@ def test_whistle_needs_a_known_department_and_only_whistle_may_carry_one() -> No
     assert pointers({"action": "whistle", "actor": "书记", "department": "区水务局"}) == []
 
 
+def test_whistle_calls_in_exactly_one_department_or_known_committee_member() -> None:
+    assert pointers({"action": "whistle", "actor": "书记", "member": "JZ-CB-01"}) == []
+    assert pointers({"action": "whistle", "actor": "书记", "member": "JZ-XX-09"}) == ["#/member"]
+    both = {"action": "whistle", "actor": "书记", "member": "JZ-CB-01", "department": "DEP-SW"}
+    assert pointers(both) == ["#/department"]
+    assert pointers({"action": "claim", "actor": "a", "member": "JZ-CB-01"}) == ["#/member"]
+    called = event_for({"action": "whistle", "actor": "书记", "member": "JZ-CB-01"})
+    assert isinstance(called, TicketWhistled)
+    assert (called.data.member, called.data.department) == ("JZ-CB-01", None)
+    answered = event_for({"action": "report_in", "actor": "物业经理", "note": "已到场"})
+    assert answered.type == "dispatch.ticket.reported_in"
+
+
 def test_unknown_action_and_out_of_range_satisfaction_are_invalid() -> None:
     with pytest.raises(ValidationError):
         UpdateIn.model_validate({"action": "close", "actor": "a"})

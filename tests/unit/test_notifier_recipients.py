@@ -19,6 +19,7 @@ from schemas.events import (
     TicketReminded,
     TicketReviewed,
     TicketReviewRequested,
+    TicketSummoned,
     TicketSupplementNoticed,
     data_type,
 )
@@ -199,6 +200,36 @@ def test_copy_text_tells_who_has_the_ticket() -> None:
 def test_whistle_asks_the_department_to_report() -> None:
     text = render(escalated(CITY_MGMT, "whistle"), "城管")
     assert text.startswith("【吹哨报到】城北新村南区5幢缺路灯(吹哨·城管),请于2月10日18:00前报到")
+
+
+def test_a_summoned_member_hears_through_its_own_channel_when_to_report(
+    policy: Policy,
+) -> None:
+    def summons(member: str, emergency: bool = False) -> TicketSummoned:
+        return work_order(
+            TicketSummoned,
+            f"summoned:{member}",
+            member=Assignee(id=member, kind="member", name="物业项目经理"),
+            community="CM-CB",
+            report_by=CLAIM_BY,
+            whistle="w-1",
+            emergency=emergency,
+        )
+
+    sent = plan(summons("JZ-CB-01"), policy, None)
+    [target] = sent.targets
+    assert (target.recipient, target.channel, target.address) == (
+        "JZ-CB-01",
+        "wecom",
+        "cb-property",
+    )
+    assert sent.who == "城北新村物业项目经理"
+    text = render(summons("JZ-CB-01"), sent.who)
+    assert text.startswith("【吹哨报到】城北新村南区5幢缺路灯(社区吹哨·城北新村物业项目经理)")
+    assert "请于2月10日18:00前到场报到" in text
+    assert render(summons("JZ-CB-01", emergency=True), sent.who).startswith("【紧急·吹哨报到】")
+    silent = plan(summons("JZ-CB-02"), policy, None)  # listed without a channel
+    assert silent.targets == () and [u.assignee.id for u in silent.unreachable] == ["JZ-CB-02"]
 
 
 def test_escalation_names_the_reason_and_the_climb() -> None:

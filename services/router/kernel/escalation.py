@@ -3,6 +3,7 @@ grid (microgrid → areagrid → community → street → district).
 
 - a claim or resolve deadline near (the policy's ``remind_at`` share of its window): the
   assignee is reminded, once per window, always before that window escalates;
+- a committee member whistled in (吹哨报到) who has not reported in: the next level up;
 - claim overdue (催办): the next level up is assigned, with new deadlines;
 - resolve overdue (督办): the next level up supervises, with new deadlines;
 - resolved without 回访 feedback for the policy's window: closed;
@@ -28,6 +29,7 @@ from services.router.kernel.deadlines import after, due
 from services.router.kernel.emit import envelope
 from services.router.kernel.lifecycle import escalated
 from services.router.kernel.state import Ticket, reminder_key
+from services.router.kernel.whistle import next_report_due, unanswered
 from services.router.kernel.workorder import reminded
 
 
@@ -60,9 +62,8 @@ def next_check(ticket: Ticket, policy: Policy) -> datetime | None:
     if ticket.status in ("assigned", "claimed"):
         deadline = ticket.claim_by if ticket.status == "assigned" else ticket.resolve_by
         reminder = reminder_due(ticket, policy)
-        if reminder is not None and deadline is not None:
-            return min(reminder[1], deadline)
-        return deadline
+        times = [t for t in (deadline, reminder and reminder[1], next_report_due(ticket)) if t]
+        return min(times, default=None)
     if ticket.status == "resolved":
         return feedback_due(ticket, policy)
     return None
@@ -107,6 +108,9 @@ def on_tick(ticket: Ticket, tick: ClockTicked, policy: Policy) -> list[Decision]
         # the first tick to notice comes after the deadline (the escalation follows next tick)
         key = f"{ticket.ticket_id}:{reminder_key(ticket, reminder[0])}"
         return [reminded(ticket, tick, policy, reminder[0], "reminded", cause_key=key)]
+    whistled = unanswered(ticket, tick, policy)  # a member whistled in who never came
+    if whistled:
+        return whistled
     reason = _overdue(ticket, now)
     if reason is None:
         return []

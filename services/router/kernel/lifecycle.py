@@ -1,5 +1,5 @@
 """A ticket after its first assignment: 签收 claim, 退单 reject, 办结 resolve, 回访 feedback,
-reopen, 吹哨报到 whistle, and a repeat report joining it. Pure: state + input → decisions."""
+reopen, and a repeat report joining it (吹哨报到: whistle.py). Pure: state + input → decisions."""
 
 from __future__ import annotations
 
@@ -24,13 +24,12 @@ from schemas.events import (
     TicketReopened,
     TicketResolved,
     TicketReviewRequested,
-    TicketWhistled,
     Tier,
 )
 from schemas.policy import Policy
 from services.router.kernel import assign, repeats
 from services.router.kernel.assign import Target
-from services.router.kernel.deadlines import Due, after, due
+from services.router.kernel.deadlines import Due, due
 from services.router.kernel.emit import envelope
 from services.router.kernel.errors import TransitionError
 from services.router.kernel.state import Ticket
@@ -250,23 +249,6 @@ def _(event: TicketReopened, ticket: Ticket, policy: Policy) -> list[Decision]:
             f"ticket {ticket.ticket_id} was merged into {ticket.merged_into}: reopen that one"
         )
     return [reassigned(ticket, event, policy, "reopen")]
-
-
-@_decide.register
-def _(event: TicketWhistled, ticket: Ticket, policy: Policy) -> list[Decision]:
-    """吹哨报到: the department called in must report (claim) within the policy's limit."""
-    _require(ticket, event, "assigned", "claimed")
-    department = policy.department_by_id.get(event.data.department)
-    if department is None:
-        known = ", ".join(f"{d.id} {d.short}" for d in policy.departments)
-        raise TransitionError(f"no department {event.data.department!r}; known: {known}")
-    to = Target(department.level, assign.department_assignee(policy, department.id))
-    limits = policy.deadlines.department
-    deadlines = Due(
-        claim_by=after(event.time, policy.lifecycle.whistle_report, limits.clock, policy),
-        resolve_by=after(event.time, limits.resolve, limits.clock, policy),
-    )
-    return [escalated(ticket, event, policy, to, "whistle", deadlines, "escalated:whistle")]
 
 
 @_decide.register

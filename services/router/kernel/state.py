@@ -23,9 +23,11 @@ from schemas.events import (
     TicketEscalated,
     TicketFeedback,
     TicketReminded,
+    TicketReportedIn,
     TicketResolved,
     TicketReviewed,
     TicketReviewRequested,
+    TicketSummoned,
     Tier,
 )
 from services.router.kernel.places import place_key
@@ -44,6 +46,16 @@ class Pending(BaseModel):
     at: datetime
     reason_code: str | None = None
     resolve_by: datetime | None = None
+
+
+class Summons(BaseModel):
+    """A committee member whistled in (吹哨报到) who has not reported in yet."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    member: str
+    report_by: datetime
+    whistle: str
 
 
 class Ticket(BaseModel):
@@ -75,6 +87,8 @@ class Ticket(BaseModel):
     rejects: int = 0
     extensions: int = 0
     pending: tuple[Pending, ...] = ()
+    summons: tuple[Summons, ...] = ()
+    """committee members whistled in who have not reported in (吹哨报到)"""
     reminded: tuple[str, ...] = ()
     """the automatic reminders sent for the current windows (``claim:2``, ``resolve:2:0``)"""
     claimed_at: datetime | None = None
@@ -182,6 +196,10 @@ def _(event: TicketEscalated, ticket: Ticket) -> Ticket:
             "repeat_raised_at": event.time
             if d.reason == "repeat_report"
             else ticket.repeat_raised_at,
+            # a whistle nobody answered in time has gone over the head of the one who whistled
+            "summons": tuple(s for s in ticket.summons if s.report_by > event.time)
+            if d.reason == "whistle"
+            else ticket.summons,
         }
     )
 
@@ -194,6 +212,7 @@ def _(event: TicketClosed, ticket: Ticket) -> Ticket:
             "closed_at": event.time,
             "merged_into": event.data.merged_into,
             "pending": (),
+            "summons": (),
         }
     )
 
@@ -201,6 +220,26 @@ def _(event: TicketClosed, ticket: Ticket) -> Ticket:
 @_mutate.register
 def _(event: TicketClaimed, ticket: Ticket) -> Ticket:
     return ticket.model_copy(update={"status": "claimed", "claimed_at": event.time})
+
+
+@_mutate.register
+def _(event: TicketSummoned, ticket: Ticket) -> Ticket:
+    d = event.data
+    called = Summons(member=d.member.id, report_by=d.report_by, whistle=d.whistle)
+    return ticket.model_copy(update={"summons": (*ticket.summons, called)})
+
+
+@_mutate.register
+def _(event: TicketReportedIn, ticket: Ticket) -> Ticket:
+    """A member reported in: its summons is answered. The department whistled in (now the
+    assignee) reporting in takes the ticket on: its report is its claim."""
+    unit = event.data.principal.unit if event.data.principal is not None else None
+    left = tuple(s for s in ticket.summons if s.member != unit)
+    if len(left) < len(ticket.summons):
+        return ticket.model_copy(update={"summons": left})
+    return ticket.model_copy(
+        update={"status": "claimed", "claimed_at": event.time, "summons": left}
+    )
 
 
 @_mutate.register
@@ -253,7 +292,7 @@ def reminder_key(ticket: Ticket, reason: str) -> str:
 def _(event: TicketResolved, ticket: Ticket) -> Ticket:
     # a reject or an extension awaiting review lapses: the handler finished the work
     return ticket.model_copy(
-        update={"status": "resolved", "resolved_at": event.time, "pending": ()}
+        update={"status": "resolved", "resolved_at": event.time, "pending": (), "summons": ()}
     )
 
 
