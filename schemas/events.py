@@ -16,8 +16,15 @@ Tier = Literal["city", "department", "local", "consultation"]
 Resolution = Literal["government", "market", "charity"]
 Level = Literal["microgrid", "areagrid", "community", "street", "district"]
 EscalationReason = Literal[
-    "claim_overdue", "resolve_overdue", "rejected", "repeat_report", "whistle", "complaint"
+    "claim_overdue",
+    "resolve_overdue",
+    "rejected",
+    "repeat_report",
+    "whistle",
+    "complaint",
+    "meeting_overdue",
 ]
+MeetingOutcome = Literal["agreed", "not_agreed"]
 ReviewKind = Literal["reject", "extend"]
 ReminderReason = Literal["remind", "claim_due", "resolve_due"]
 ShortText = Annotated[str, Field(max_length=200)]
@@ -217,6 +224,36 @@ class TicketReportedIn(CloudEvent):
     TOPIC: ClassVar[str] = topics.UPDATES
     type: Literal["dispatch.ticket.reported_in"] = "dispatch.ticket.reported_in"
     data: UpdateData
+
+
+class MeetingScheduledData(UpdateData):
+    """近邻恳谈会: when and where the convener gathers the residents and units concerned."""
+
+    at: AwareDatetime = Field(description="when the meeting is held")
+    place: str = Field(min_length=1, max_length=200, description="where: 社区议事厅 …")
+
+
+class TicketMeetingScheduled(CloudEvent):
+    TOPIC: ClassVar[str] = topics.UPDATES
+    type: Literal["dispatch.ticket.meeting_scheduled"] = "dispatch.ticket.meeting_scheduled"
+    data: MeetingScheduledData
+
+
+class MeetingHeldData(UpdateData):
+    """近邻恳谈会 held: ``agreed`` settles it; ``not_agreed`` or a ``handoff`` (a department id)
+    passes it on (to the department, else the street)."""
+
+    outcome: MeetingOutcome
+    minutes: str = Field(min_length=1, max_length=4000, description="会议纪要")
+    handoff: str | None = Field(
+        default=None, min_length=1, max_length=100, description="a department to hand over to"
+    )
+
+
+class TicketMeetingHeld(CloudEvent):
+    TOPIC: ClassVar[str] = topics.UPDATES
+    type: Literal["dispatch.ticket.meeting_held"] = "dispatch.ticket.meeting_held"
+    data: MeetingHeldData
 
 
 class TicketExtensionRequested(CloudEvent):
@@ -626,6 +663,8 @@ UPDATE_TYPES = (
     TicketRemindRequested,
     TicketSupplemented,
     TicketReportedIn,
+    TicketMeetingScheduled,
+    TicketMeetingHeld,
 )
 DECISION_TYPES = (
     TicketClassified,
@@ -669,6 +708,8 @@ Update = (
     | TicketRemindRequested
     | TicketSupplemented
     | TicketReportedIn
+    | TicketMeetingScheduled
+    | TicketMeetingHeld
 )
 Event = Annotated[
     RequestReceived
@@ -689,6 +730,8 @@ Event = Annotated[
     | TicketRemindRequested
     | TicketSupplemented
     | TicketReportedIn
+    | TicketMeetingScheduled
+    | TicketMeetingHeld
     | TicketClassified
     | TicketAssigned
     | TicketEscalated

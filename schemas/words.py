@@ -39,6 +39,7 @@ REASON_NAMES = {
     "repeat_report": "群众多次反映",
     "whistle": "吹哨报到",
     "complaint": "群众不满意",
+    "meeting_overdue": "恳谈会逾期未召开",
 }
 STATUS_NAMES = {
     "received": "已受理",

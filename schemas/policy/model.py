@@ -313,6 +313,11 @@ class Lifecycle(Frozen):
     whistle_report: timedelta = Field(
         default=timedelta(minutes=30), description="吹哨报到: the department must report within"
     )
+    meeting_record: timedelta = Field(
+        default=timedelta(hours=24),
+        description="近邻恳谈会: a scheduled meeting's outcome is recorded (hold) within this "
+        "after its time, else the ticket goes a level up (reason meeting_overdue)",
+    )
     feedback_window: timedelta = Field(
         default=timedelta(days=3),
         description="a resolved ticket without 回访 feedback closes after this (working time)",

@@ -23,6 +23,8 @@ RANK = {
             "dispatch.ticket.reopened",
             "dispatch.ticket.whistled",
             "dispatch.ticket.reported_in",
+            "dispatch.ticket.meeting_scheduled",
+            "dispatch.ticket.meeting_held",
             "dispatch.ticket.linked",
             "dispatch.ticket.classified",
             "dispatch.ticket.assigned",

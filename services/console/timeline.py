@@ -22,6 +22,8 @@ from schemas.events import (
     TicketClosed,
     TicketEscalated,
     TicketFeedback,
+    TicketMeetingHeld,
+    TicketMeetingScheduled,
     TicketRejected,
     TicketReopened,
     TicketReportedIn,
@@ -44,7 +46,10 @@ UPDATE_TITLES = {
     "dispatch.ticket.reopened": "重新办理",
     "dispatch.ticket.whistled": "吹哨报到",
     "dispatch.ticket.reported_in": "报到",
+    "dispatch.ticket.meeting_scheduled": "约定近邻恳谈会",
+    "dispatch.ticket.meeting_held": "召开近邻恳谈会",
 }
+MEETING_OUTCOMES = {"agreed": "达成一致", "not_agreed": "未达成一致"}
 OUTCOME_NAMES = {"resolved": "办结", "merged": "并入重复件", "invalid": "无效件"}
 
 AGAIN_NAMES = {"reassigned": "改派", "reclassified": "重新分类后派单", "split": "拆分派单",
@@ -135,7 +140,9 @@ def _describe(event: CloudEvent) -> tuple[Kind, str, str, str] | None:
         | TicketFeedback
         | TicketReopened
         | TicketWhistled
-        | TicketReportedIn,
+        | TicketReportedIn
+        | TicketMeetingScheduled
+        | TicketMeetingHeld,
     ):
         u = event.data
         extra = ""
@@ -144,6 +151,11 @@ def _describe(event: CloudEvent) -> tuple[Kind, str, str, str] | None:
         if isinstance(event, TicketWhistled):
             called = event.data.department or event.data.member
             extra = f"吹哨{'部门' if event.data.department else '兼职委员'} {called};"
+        if isinstance(event, TicketMeetingScheduled):
+            extra = f"时间 {hm(event.data.at)},地点 {event.data.place};"
+        if isinstance(event, TicketMeetingHeld):
+            handed = f",移交 {event.data.handoff}" if event.data.handoff else ""
+            extra = f"{MEETING_OUTCOMES[event.data.outcome]}{handed};纪要 {event.data.minutes};"
         return "input", UPDATE_TITLES[event.type], u.actor, extra + (u.note or "")
     if isinstance(event, NotificationSent):
         n = event.data

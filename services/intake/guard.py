@@ -58,7 +58,7 @@ async def permitted_update(
 ) -> Principal:
     """Before the body is validated: 404 for no such ticket, 403 when the caller may not do
     the action, then a 422 "not yet supported" for a contract action this intake cannot
-    carry out yet (schedule, hold, adopt: the seeds' own systems). An action
+    carry out yet (adopt: the seeds' 解忧超市 shelf). An action
     outside the contract is left to the body's validation (422)."""
     action = await _action_of(request)
     if not isinstance(action, str) or action not in ACTIONS:
@@ -97,6 +97,12 @@ async def state_errors(intake: Intake, ticket_id: str, update: UpdateIn) -> list
                     "detail": f"没有待审核的申请 {update.request[:80]!r};待审核: {listed}",
                 }
             ]
+    if update.action == "schedule" and update.at is not None:
+        found = await _state(intake, ticket_id)
+        shown = view(found) if found is not None else None
+        if shown is not None and shown.resolve_by is not None and update.at > shown.resolve_by:
+            limit = shown.resolve_by.isoformat()
+            return [{"pointer": "#/at", "detail": f"恳谈会须在办结时限 {limit} 前召开;先申请延期"}]
     if update.action == "merge" and update.into is not None:
         if update.into == ticket_id:
             return [{"pointer": "#/into", "detail": "不能并入自己"}]

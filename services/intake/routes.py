@@ -233,10 +233,12 @@ async def post_update(
     (``department``), and the work order: extend 延期申请 (``resolve_by``), approve 批准 /
     refuse 驳回 (``request``, approve of a reject optionally ``to``), reassign 改派 (``to``),
     reclassify (``tier``/``category``), invalidate 无效件 (``reason_code``), split, merge
-    (``into``), remind 催办, supplement 补充 (``note``); 202 once Kafka acknowledged.
+    (``into``), remind 催办, supplement 补充 (``note``); the seeds' own: report_in 报到 (the one
+    whistled in), schedule 约定近邻恳谈会 (``at``, ``place``) and hold 召开 (``outcome``,
+    ``minutes``, ``handoff``) by the convener; 202 once Kafka acknowledged.
     Who may do which action: README, "Who may do what" (403 otherwise). The event records
     the authenticated caller (``principal``) beside the free-text ``actor``."""
-    errors = rule_errors(body, intake.policy) or await state_errors(intake, ticket_id, body)
+    errors = rule_errors(body, intake.policy, now()) or await state_errors(intake, ticket_id, body)
     if errors:
         raise ProblemError(422, f"{len(errors)} invalid field(s)", errors=errors)
     state = intake.readmodel.state(ticket_id)

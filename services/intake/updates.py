@@ -11,12 +11,15 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from schemas.envelope import derive_id
 from schemas.events import (
+    MeetingOutcome,
     Principal,
     TicketApproved,
     TicketClaimed,
     TicketExtensionRequested,
     TicketFeedback,
     TicketInvalidated,
+    TicketMeetingHeld,
+    TicketMeetingScheduled,
     TicketMerged,
     TicketReassigned,
     TicketReclassified,
@@ -55,6 +58,8 @@ Action = Literal[
     "remind",
     "supplement",
     "report_in",
+    "schedule",
+    "hold",
 ]
 KINDS: dict[str, type[Update]] = {
     "claim": TicketClaimed,
@@ -74,6 +79,8 @@ KINDS: dict[str, type[Update]] = {
     "remind": TicketRemindRequested,
     "supplement": TicketSupplemented,
     "report_in": TicketReportedIn,
+    "schedule": TicketMeetingScheduled,
+    "hold": TicketMeetingHeld,
 }
 EVENT_TYPE: dict[str, str] = {
     action: kind.model_fields["type"].default for action, kind in KINDS.items()
@@ -91,6 +98,8 @@ FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "invalidate": (("reason_code",), ()),
     "merge": (("into",), ()),
     "supplement": (("note",), ()),
+    "schedule": (("at", "place"), ()),
+    "hold": (("outcome", "minutes"), ("handoff",)),
 }
 EXTRA = (
     "satisfaction",
@@ -105,6 +114,11 @@ EXTRA = (
     "tier",
     "category",
     "into",
+    "at",
+    "place",
+    "outcome",
+    "minutes",
+    "handoff",
 )
 
 
@@ -147,7 +161,8 @@ class UpdateIn(BaseModel):
         description="claim 签收, reject 退单, resolve 办结, feedback 回访评价, "
         "reopen 重新办理, whistle 吹哨报到, extend 延期申请, approve 批准, refuse 驳回, "
         "reassign 改派, reclassify 重新分类, invalidate 无效件, split 拆分, merge 合并, "
-        "remind 催办, supplement 补充, report_in 报到(吹哨报到的应答)"
+        "remind 催办, supplement 补充, report_in 报到(吹哨报到的应答), "
+        "schedule 约定近邻恳谈会, hold 召开近邻恳谈会(结果)"
     )
     actor: str = Field(min_length=1, max_length=100, description="谁:姓名或岗位")
     note: str | None = Field(default=None, max_length=2000, description="说明")
@@ -191,6 +206,24 @@ class UpdateIn(BaseModel):
     into: str | None = Field(
         default=None, min_length=1, max_length=200, description="merge: the ticket it merges into"
     )
+    at: AwareDatetime | None = Field(
+        default=None, description="schedule 近邻恳谈会: when (ISO time with offset)"
+    )
+    place: str | None = Field(
+        default=None, min_length=1, max_length=200, description="schedule: where (社区议事厅 …)"
+    )
+    outcome: MeetingOutcome | None = Field(
+        default=None, description="hold: agreed 达成一致 (settles it) or not_agreed"
+    )
+    minutes: str | None = Field(
+        default=None, min_length=1, max_length=4000, description="hold: 会议纪要"
+    )
+    handoff: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="hold: a department (id or name) the meeting hands the ticket over to",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -203,9 +236,12 @@ class UpdateAccepted(BaseModel):
     event_id: str
 
 
-def rule_errors(update: UpdateIn, policy: Policy) -> list[dict[str, str]]:
+def rule_errors(
+    update: UpdateIn, policy: Policy, now: datetime | None = None
+) -> list[dict[str, str]]:
     """The cross-field problems of ``update``, one entry per field (``pointer``, ``detail``):
-    each action's own fields, required or allowed, and their values against the policy."""
+    each action's own fields, required or allowed, and their values against the policy (and,
+    given ``now``, a meeting scheduled in the past)."""
     required, optional = FIELDS.get(update.action, ((), ()))
     errors = []
     for name in required:
@@ -222,6 +258,8 @@ def rule_errors(update: UpdateIn, policy: Policy) -> list[dict[str, str]]:
             )
     if update.action == "reclassify" and update.tier is None and update.category is None:
         errors.append({"pointer": "#/tier", "detail": "reclassify 需要 tier 或 category"})
+    if update.at is not None and now is not None and update.at <= now:
+        errors.append({"pointer": "#/at", "detail": "恳谈会时间必须晚于现在"})
     if update.action == "whistle" and (update.department is None) == (update.member is None):
         errors.append(
             {"pointer": "#/department", "detail": "whistle 需要 department 或 member(二选一)"}
@@ -240,6 +278,8 @@ def _value_errors(update: UpdateIn, policy: Policy) -> list[dict[str, str]]:
     departments = {d.id: d.name for d in policy.departments}
     if update.department is not None and department_id(update.department, departments) is None:
         unknown("department", departments)
+    if update.handoff is not None and department_id(update.handoff, departments) is None:
+        unknown("handoff", departments)
     if update.member is not None and update.member not in grid_of(policy).members:
         members = {m: f"{c} {p.org or p.name}" for m, (c, p) in grid_of(policy).members.items()}
         unknown("member", members)
@@ -306,5 +346,8 @@ def update_event(
     if update.action == "whistle" and update.department is not None:
         departments = {d.id: d.name for d in policy.departments}
         fields["department"] = department_id(update.department or "", departments)
+    if update.action == "hold" and update.handoff is not None:
+        departments = {d.id: d.name for d in policy.departments}
+        fields["handoff"] = department_id(update.handoff, departments)
     kind = KINDS[update.action]
     return kind(**envelope, data=data_type(kind).model_validate(fields))

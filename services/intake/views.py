@@ -37,6 +37,8 @@ from schemas.events import (
     TicketEscalated,
     TicketFeedback,
     TicketLinked,
+    TicketMeetingHeld,
+    TicketMeetingScheduled,
     TicketReminded,
     TicketReviewed,
     TicketReviewRequested,
@@ -93,8 +95,11 @@ ACTION_OF = {
     "dispatch.ticket.remind_requested": "remind",
     "dispatch.ticket.supplemented": "supplement",
     "dispatch.ticket.reported_in": "report_in",
+    "dispatch.ticket.meeting_scheduled": "schedule",
+    "dispatch.ticket.meeting_held": "hold",
 }
-# Order of events that share a timestamp (a decision stamped with its cause's time).
+# Order of events that share a timestamp (a decision stamped with its cause's time): inputs
+# before decisions (the decision was caused by it), then by this rank.
 RANK = {
     kind: rank
     for rank, kind in enumerate(
@@ -107,6 +112,8 @@ RANK = {
             "dispatch.ticket.whistled",
             "dispatch.ticket.summoned",
             "dispatch.ticket.reported_in",
+            "dispatch.ticket.meeting_scheduled",
+            "dispatch.ticket.meeting_held",
             "dispatch.ticket.rejected",
             "dispatch.ticket.extension_requested",
             "dispatch.ticket.review_requested",
@@ -142,7 +149,10 @@ UPDATE_WORDS = {
     "remind": "催办",
     "supplement": "补充",
     "report_in": "报到",
+    "schedule": "约定恳谈会",
+    "hold": "召开恳谈会",
 }
+MEETING_OUTCOMES = {"agreed": "达成一致", "not_agreed": "未达成一致"}
 KIND_WORDS = {"reject": "退单", "extend": "延期"}
 MOVES = {
     "dispatch.ticket.assigned",
@@ -175,6 +185,9 @@ class Entry(Model):
     department: str | None = None
     member: str | None = Field(default=None, description="吹哨报到: the committee member called in")
     report_by: AwareDatetime | None = Field(default=None, description="吹哨报到: report in by")
+    meeting_at: AwareDatetime | None = Field(default=None, description="近邻恳谈会: when")
+    place: str | None = Field(default=None, description="近邻恳谈会: where")
+    minutes: str | None = Field(default=None, description="近邻恳谈会: 会议纪要 (masked)")
     outcome: str | None = None
     reason_code: str | None = None
     request: str | None = Field(
@@ -453,6 +466,30 @@ def _update_entry(event: CloudEvent, data: UpdateData) -> Entry:
             department=event.data.department,
             member=event.data.member,
         )
+    if isinstance(event, TicketMeetingScheduled):
+        m = event.data
+        return _entry(
+            event,
+            summary=f"近邻恳谈会:{actor}约定{_hm(m.at)}在{mask_text(m.place)}召开",
+            actor=actor,
+            by=by,
+            note=note,
+            meeting_at=m.at,
+            place=mask_text(m.place),
+        )
+    if isinstance(event, TicketMeetingHeld):
+        h = event.data
+        handed = f",移交{h.handoff}" if h.handoff else ""
+        return _entry(
+            event,
+            summary=f"近邻恳谈会召开:{MEETING_OUTCOMES[h.outcome]}{handed}({actor})",
+            actor=actor,
+            by=by,
+            note=note,
+            outcome=h.outcome,
+            minutes=mask_text(h.minutes),
+            to=h.handoff,
+        )
     word = UPDATE_WORDS[ACTION_OF[event.type]]
     facts: dict[str, Any] = {}
     for name in ("reason_code", "request", "to", "into", "category"):
@@ -517,9 +554,14 @@ def apply(state: TicketState, event: CloudEvent) -> TicketState:
     reason = next((r for i, r in state.refusals if i == event.id), None)
     if reason is not None:
         entry = _refuse(entry, reason)
-    timeline = tuple(sorted((*state.timeline, entry), key=lambda e: (e.time, RANK.get(e.type, 50))))
+    timeline = tuple(sorted((*state.timeline, entry), key=_order))
     request = request_of(event) if isinstance(event, RequestReceived) else state.request
     return state.model_copy(update={"timeline": timeline, "request": request})
+
+
+def _order(entry: Entry) -> tuple[datetime, int, int]:
+    decided = entry.type not in ACTION_OF and entry.type != "dispatch.request.received"
+    return (entry.time, int(decided), RANK.get(entry.type, 50))
 
 
 def view(state: TicketState) -> TicketView | None:
@@ -539,6 +581,14 @@ def view(state: TicketState) -> TicketView | None:
                 summoned.discard(entry.member)
             elif current["status"] in ("assigned", "escalated"):
                 current["status"] = "claimed"  # a department whistled in: its report is its claim
+        if entry.type == "dispatch.ticket.meeting_scheduled":
+            current["status"] = "claimed"  # the convener took it on
+        if (
+            entry.type == "dispatch.ticket.meeting_held"
+            and entry.outcome == "agreed"
+            and not entry.to
+        ):
+            current["status"] = "resolved"  # settled by agreement
         if entry.type in STATUS_OF and not (
             entry.type == "dispatch.ticket.classified" and current["status"] != "received"
         ):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -170,6 +171,54 @@ async def test_a_whistled_committee_member_is_summoned_and_only_it_may_report_in
     [event] = await on_updates(intake, answered.json()["event_id"])
     assert event["type"] == "dispatch.ticket.reported_in"
     assert event["data"]["principal"]["unit"] == "JZ-CB-01"
+
+
+async def test_a_meeting_that_does_not_settle_it_hands_it_to_a_department(
+    intake: Stack,
+) -> None:
+    """近邻恳谈会: the convener schedules it (its claim) and records the outcome; the handoff
+    assigns the ticket to the department named."""
+    text = "城北新村南区5幢楼上邻居装修噪音扰民,多次协商不成"
+    body = {"external_id": f"meet-{uuid.uuid4().hex[:8]}", "description": text}
+    async with httpx.AsyncClient(base_url=intake.intake_url, timeout=10) as client:
+        posted = await client.post("/v1/requests", json=body, headers=HOTLINE)
+        assert posted.status_code == 202
+        ticket = posted.json()["ticket_id"]
+        convener = (await assigned_view(intake, ticket, client=client))["assignee"]["id"]
+        assert convener.endswith(":convener")
+        url = f"/v1/tickets/{ticket}/updates"
+        meeting = datetime.now(UTC) + timedelta(hours=2)
+        scheduled = {"action": "schedule", "actor": "召集人", "at": meeting.isoformat(),
+                     "place": "城北社区议事厅"}  # fmt: skip
+        grid = handler(intake, "MG-CB-01-01")
+        assert (await client.post(url, json=scheduled, headers=grid)).status_code == 403
+        mine = handler(intake, convener, "召集人")
+        past = {**scheduled, "at": (meeting - timedelta(hours=4)).isoformat()}
+        refused = await client.post(url, json=past, headers=mine)
+        assert refused.status_code == 422 and refused.json()["errors"][0]["pointer"] == "#/at"
+        assert (await client.post(url, json=scheduled, headers=mine)).status_code == 202
+
+        async def shown(holds: Any) -> dict[str, Any] | None:
+            got = await client.get(f"/v1/tickets/{ticket}", headers=operator(intake))
+            view = got.json()
+            return view if holds(view) else None
+
+        claimed = await first(
+            lambda: shown(lambda v: v["status"] == "claimed"), lambda: "the meeting is its claim"
+        )
+        assert claimed["timeline"][-1]["place"] == "城北社区议事厅"
+        held = {"action": "hold", "actor": "召集人", "outcome": "not_agreed",
+                "minutes": "双方各执一词,涉及违规装修,移交住建", "handoff": "DEP-ZJ"}  # fmt: skip
+        assert (await client.post(url, json=held, headers=mine)).status_code == 202
+        handed = await first(
+            lambda: shown(lambda v: v["assignee"]["id"] == "DEP-ZJ"),
+            lambda: "the handoff assigns it to 住建",
+        )
+        assert handed["status"] == "assigned"
+        assert [e["type"] for e in handed["timeline"]][-2:] == [
+            "dispatch.ticket.meeting_held",
+            "dispatch.ticket.assigned",
+        ]
 
 
 @pytest.mark.parametrize(

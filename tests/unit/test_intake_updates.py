@@ -93,3 +93,21 @@ def test_feedback_carries_solved_and_contacted_and_only_feedback_may() -> None:
     assert isinstance(silent, TicketFeedback) and silent.data.solved is None
     assert pointers({"action": "claim", "actor": "a", "solved": True}) == ["#/solved"]
     assert pointers({"action": "resolve", "actor": "a", "contacted": True}) == ["#/contacted"]
+
+
+def test_a_meeting_is_scheduled_ahead_and_held_with_an_outcome_and_minutes() -> None:
+    later = (NOW + timedelta(days=1)).isoformat()
+    meeting = {"action": "schedule", "actor": "召集人", "at": later, "place": "社区议事厅"}
+    assert pointers(meeting) == []
+    assert pointers({"action": "schedule", "actor": "召集人", "place": "议事厅"}) == ["#/at"]
+    past = UpdateIn.model_validate({**meeting, "at": (NOW - timedelta(hours=1)).isoformat()})
+    assert [e["pointer"] for e in rule_errors(past, POLICY, NOW)] == ["#/at"]
+    assert pointers({"action": "hold", "actor": "召集人", "outcome": "agreed"}) == ["#/minutes"]
+    held = {"action": "hold", "actor": "召集人", "outcome": "not_agreed", "minutes": "未谈拢"}
+    assert pointers({**held, "handoff": "DEP-XX"}) == ["#/handoff"]
+    assert pointers({"action": "claim", "actor": "a", "place": "议事厅"}) == ["#/place"]
+    event = event_for({**held, "handoff": "区水务局"})
+    assert event.type == "dispatch.ticket.meeting_held"
+    assert event.data.handoff == "DEP-SW"  # type: ignore[union-attr]
+    with pytest.raises(ValidationError):
+        UpdateIn.model_validate({**held, "outcome": "postponed"})

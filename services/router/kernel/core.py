@@ -17,6 +17,7 @@ from schemas.events import (
 )
 from schemas.policy import Policy
 from services.router.kernel import assign, escalation, lifecycle, repeats
+from services.router.kernel import meetings as meetings  # registers 近邻恳谈会
 from services.router.kernel import whistle as whistle  # registers 吹哨报到
 from services.router.kernel import workorder as workorder  # registers its actions
 from services.router.kernel.deadlines import due

@@ -4,6 +4,7 @@ grid (microgrid → areagrid → community → street → district).
 - a claim or resolve deadline near (the policy's ``remind_at`` share of its window): the
   assignee is reminded, once per window, always before that window escalates;
 - a committee member whistled in (吹哨报到) who has not reported in: the next level up;
+- a 近邻恳谈会 whose outcome was not recorded in time: the next level up;
 - claim overdue (催办): the next level up is assigned, with new deadlines;
 - resolve overdue (督办): the next level up supervises, with new deadlines;
 - resolved without 回访 feedback for the policy's window: closed;
@@ -28,6 +29,7 @@ from services.router.kernel import assign
 from services.router.kernel.deadlines import after, due
 from services.router.kernel.emit import envelope
 from services.router.kernel.lifecycle import escalated
+from services.router.kernel.meetings import meeting_due, unheld
 from services.router.kernel.state import Ticket, reminder_key
 from services.router.kernel.whistle import next_report_due, unanswered
 from services.router.kernel.workorder import reminded
@@ -62,7 +64,16 @@ def next_check(ticket: Ticket, policy: Policy) -> datetime | None:
     if ticket.status in ("assigned", "claimed"):
         deadline = ticket.claim_by if ticket.status == "assigned" else ticket.resolve_by
         reminder = reminder_due(ticket, policy)
-        times = [t for t in (deadline, reminder and reminder[1], next_report_due(ticket)) if t]
+        times = [
+            t
+            for t in (
+                deadline,
+                reminder and reminder[1],
+                next_report_due(ticket),
+                meeting_due(ticket, policy),
+            )
+            if t
+        ]
         return min(times, default=None)
     if ticket.status == "resolved":
         return feedback_due(ticket, policy)
@@ -111,6 +122,8 @@ def on_tick(ticket: Ticket, tick: ClockTicked, policy: Policy) -> list[Decision]
     whistled = unanswered(ticket, tick, policy)  # a member whistled in who never came
     if whistled:
         return whistled
+    if ticket.meeting_at is not None:
+        return unheld(ticket, tick, policy)  # the meeting's deadline stands for the resolve one
     reason = _overdue(ticket, now)
     if reason is None:
         return []

@@ -101,12 +101,13 @@ def assigned(
     rule: str,
     reason: str,
     tier: Tier | None = None,
+    due_: Due | None = None,
 ) -> TicketAssigned:
-    """Assigned again (``reason``: reopen, reassigned, reclassified, split), with deadlines
-    that start now, under ``tier`` when it changes."""
+    """Assigned again (``reason``: reopen, reassigned, reclassified, split, handoff), with
+    deadlines that start now (``due_``, else the tier's), under ``tier`` when it changes."""
     tier = tier or ticket.tier
     assert tier is not None
-    deadlines = due(event.time, tier, ticket.emergency, policy)
+    deadlines = due_ or due(event.time, tier, ticket.emergency, policy)
     return TicketAssigned(
         **envelope(
             event,

@@ -22,6 +22,8 @@ from schemas.events import (
     TicketDeadlineChanged,
     TicketEscalated,
     TicketFeedback,
+    TicketMeetingHeld,
+    TicketMeetingScheduled,
     TicketReminded,
     TicketReportedIn,
     TicketResolved,
@@ -89,6 +91,8 @@ class Ticket(BaseModel):
     pending: tuple[Pending, ...] = ()
     summons: tuple[Summons, ...] = ()
     """committee members whistled in who have not reported in (吹哨报到)"""
+    meeting_at: datetime | None = None
+    """the 近邻恳谈会 scheduled and not held yet"""
     reminded: tuple[str, ...] = ()
     """the automatic reminders sent for the current windows (``claim:2``, ``resolve:2:0``)"""
     claimed_at: datetime | None = None
@@ -173,6 +177,7 @@ def _(event: TicketAssigned, ticket: Ticket) -> Ticket:
             "merged_into": None,
             "pending": (),
             "reminded": (),
+            "meeting_at": None,
         }
     )
 
@@ -193,6 +198,7 @@ def _(event: TicketEscalated, ticket: Ticket) -> Ticket:
             "rejects": ticket.rejects + 1 if d.reason == "rejected" else ticket.rejects,
             "pending": (),
             "reminded": (),
+            "meeting_at": None,
             "repeat_raised_at": event.time
             if d.reason == "repeat_report"
             else ticket.repeat_raised_at,
@@ -213,6 +219,7 @@ def _(event: TicketClosed, ticket: Ticket) -> Ticket:
             "merged_into": event.data.merged_into,
             "pending": (),
             "summons": (),
+            "meeting_at": None,
         }
     )
 
@@ -294,6 +301,32 @@ def _(event: TicketResolved, ticket: Ticket) -> Ticket:
     return ticket.model_copy(
         update={"status": "resolved", "resolved_at": event.time, "pending": (), "summons": ()}
     )
+
+
+@_mutate.register
+def _(event: TicketMeetingScheduled, ticket: Ticket) -> Ticket:
+    """The convener has taken the ticket on: scheduling is its claim."""
+    claimed_at = ticket.claimed_at if ticket.status == "claimed" else event.time
+    return ticket.model_copy(
+        update={"status": "claimed", "claimed_at": claimed_at, "meeting_at": event.data.at}
+    )
+
+
+@_mutate.register
+def _(event: TicketMeetingHeld, ticket: Ticket) -> Ticket:
+    """Agreed, with no handoff: settled, resolved at the meeting's record. Otherwise the
+    assignment that passes it on (a decision) moves it."""
+    if event.data.outcome == "agreed" and event.data.handoff is None:
+        return ticket.model_copy(
+            update={
+                "status": "resolved",
+                "resolved_at": event.time,
+                "pending": (),
+                "summons": (),
+                "meeting_at": None,
+            }
+        )
+    return ticket.model_copy(update={"meeting_at": None})
 
 
 @_mutate.register
