@@ -25,6 +25,9 @@ EscalationReason = Literal[
     "meeting_overdue",
 ]
 MeetingOutcome = Literal["agreed", "not_agreed"]
+VolunteerKind = Literal["help", "photo", "publicity", "remove", "report"]
+"""五闪: 闪帮 help, 闪拍 photo, 闪宣 publicity, 闪除 remove (ads), 闪报 report (emergencies)"""
+VolunteerId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w.:@-]+$")]
 ReviewKind = Literal["reject", "extend"]
 ReminderReason = Literal["remind", "claim_due", "resolve_due"]
 ShortText = Annotated[str, Field(max_length=200)]
@@ -85,6 +88,10 @@ class RequestReceivedData(Model):
         default_factory=list, max_length=20
     )
     channel: Literal["http", "kafka", "open311"] = "http"
+    volunteer_id: VolunteerId | None = Field(
+        default=None, description="五闪: the volunteer who reported it (source volunteer)"
+    )
+    kind: VolunteerKind | None = Field(default=None, description="五闪: what the volunteer did")
 
 
 class RequestReceived(CloudEvent):
@@ -485,6 +492,23 @@ class TicketReminded(Decision):
     data: RemindedData
 
 
+class PointsAwardedData(Model):
+    """五闪积分: a volunteer's points for a report whose ticket was resolved (closed as
+    resolved); an invalid or merged-away report earns none."""
+
+    ticket_id: str
+    volunteer_id: VolunteerId
+    kind: VolunteerKind
+    points: int = Field(ge=0)
+    category: str | None = None
+
+
+class PointsAwarded(Decision):
+    TOPIC: ClassVar[str] = topics.POINTS
+    type: Literal["dispatch.points.awarded"] = "dispatch.points.awarded"
+    data: PointsAwardedData
+
+
 class SummonedData(Model):
     ticket_id: str
     summary: str = Field(max_length=120)
@@ -678,6 +702,7 @@ DECISION_TYPES = (
     TicketReminded,
     TicketSupplementNoticed,
     TicketSummoned,
+    PointsAwarded,
 )
 EVENT_TYPES: tuple[type[CloudEvent], ...] = (
     RequestReceived,
@@ -743,6 +768,7 @@ Event = Annotated[
     | TicketReminded
     | TicketSupplementNoticed
     | TicketSummoned
+    | PointsAwarded
     | NotificationSent
     | NotificationFailed
     | InputRejected

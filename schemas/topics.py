@@ -34,6 +34,7 @@ LINKS = "dispatch.links"
 POLICIES = "dispatch.policies"
 CLOCK = "dispatch.clock"
 INTAKE_LEDGER = "dispatch.intake.ledger"
+POINTS = "dispatch.points"
 
 CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec(
@@ -49,6 +50,11 @@ CATALOG: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(DECISIONS, "dispatch.ticket.classified/.assigned/.escalated/.closed", "router"),
     TopicSpec(NOTIFICATIONS, "dispatch.notification.sent/.failed", "notifier"),
+    TopicSpec(
+        POINTS,
+        "dispatch.points.awarded: a 五闪 volunteer's points for a report its ticket resolved",
+        "router",
+    ),
     TopicSpec(DEADLETTER, "dispatch.input.rejected", "any service"),
     TopicSpec(
         LINKS,

@@ -1163,6 +1163,8 @@ def build() -> dict[str, Any]:
         "lifecycle": LIFECYCLE,
         # 三率考核 as Beijing weighs it: 响应率 30%, 解决率 35%, 满意率 35%
         "assessment": {"weights": Flow(response=0.30, resolution=0.35, satisfaction=0.35)},
+        # 五闪积分 (贵阳): points for a report whose ticket was resolved, by what the volunteer did
+        "volunteers": {"points": Flow(help=5, photo=2, publicity=2, remove=2, report=10)},
     }
 
 

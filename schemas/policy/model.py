@@ -13,12 +13,12 @@ from datetime import date, time, timedelta
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schemas.events import Level, Resolution, Tier
+from schemas.events import Level, Resolution, Tier, VolunteerKind
 
 TIER_ORDER: dict[str, int] = {"local": 0, "consultation": 0, "department": 1, "city": 2}
 
@@ -390,6 +390,35 @@ class Assessment(Frozen):
     weights: Weights = Weights()
 
 
+DEFAULT_POINTS: dict[VolunteerKind, int] = {
+    "help": 5,
+    "photo": 2,
+    "publicity": 2,
+    "remove": 2,
+    "report": 10,
+}
+
+
+class Volunteers(Frozen):
+    """五闪 (贵阳): riders and couriers 闪帮, 闪拍, 闪宣, 闪除, 闪报 and earn points (积分),
+    ranked for rewards. Points are earned when the ticket of a report is resolved, never for
+    an invalid or merged-away (repeat) report."""
+
+    points: dict[VolunteerKind, int] = Field(
+        default_factory=lambda: dict(DEFAULT_POINTS),
+        description="points per kind for a report whose ticket was resolved",
+    )
+
+    @model_validator(mode="after")
+    def _every_kind(self) -> Volunteers:
+        missing = set(get_args(VolunteerKind)) - set(self.points)
+        if missing:
+            raise ValueError(f"volunteers.points: no points for {sorted(missing)}")
+        if any(p < 0 for p in self.points.values()):
+            raise ValueError("volunteers.points: points are never negative")
+        return self
+
+
 class Policy(Frozen):
     name: str
     timezone: str = "Asia/Shanghai"
@@ -402,6 +431,7 @@ class Policy(Frozen):
     deadlines: Deadlines
     calendar: Calendar = Calendar()
     lifecycle: Lifecycle = Lifecycle()
+    volunteers: Volunteers = Volunteers()
     assessment: Assessment = Assessment()
     content_hash: str = ""
     sla_scale: float = 1.0

@@ -31,6 +31,7 @@ RANK = {
             "dispatch.ticket.escalated",
             "dispatch.ticket.summoned",
             "dispatch.ticket.closed",
+            "dispatch.points.awarded",
         )
     )
 }
@@ -39,7 +40,7 @@ RANK = {
 def grouped(log: AuditLog) -> dict[str, list[Logged]]:
     """Every ticket's inputs and decisions, in the order they happened."""
     by_ticket: dict[str, list[Logged]] = {}
-    for topic in (topics.REQUESTS, topics.UPDATES, topics.LINKS, topics.DECISIONS):
+    for topic in (topics.REQUESTS, topics.UPDATES, topics.LINKS, topics.DECISIONS, topics.POINTS):
         for logged in log.of(topic):
             by_ticket.setdefault(logged.event.subject, []).append(logged)
     for events in by_ticket.values():

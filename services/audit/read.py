@@ -26,7 +26,7 @@ from services.audit.log import AuditLog, Logged, Position, Unreadable, build
 from services.common.bus import Topics, make_consumer
 
 PHASES = (
-    (topics.DECISIONS, topics.DEADLETTER, topics.NOTIFICATIONS, topics.CLOCK),
+    (topics.DECISIONS, topics.POINTS, topics.DEADLETTER, topics.NOTIFICATIONS, topics.CLOCK),
     (topics.LINKS,),
     (topics.REQUESTS, topics.UPDATES, topics.POLICIES),
 )

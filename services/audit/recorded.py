@@ -70,11 +70,11 @@ class Recorded:
 def recorded(log: AuditLog) -> Recorded:
     found = Recorded(letters=log.router_letters())
     found.input_ids = {r.event.id for t in INPUT_TOPICS for r in log.of(t)}
-    for topic in (topics.DECISIONS, topics.LINKS):
+    for topic in (topics.DECISIONS, topics.LINKS, topics.POINTS):
         for logged in log.of(topic):
             _keep(found, logged, topic)
     for bad in log.unreadable:
-        if bad.at.topic in (topics.DECISIONS, topics.LINKS):
+        if bad.at.topic in (topics.DECISIONS, topics.LINKS, topics.POINTS):
             where = bad.at.label(log.prefix)
             found.problems.append(
                 Divergence(

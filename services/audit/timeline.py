@@ -47,7 +47,9 @@ def _notified(log: AuditLog) -> dict[str, Counter[str]]:
 
 
 def _decided(logged: Logged) -> bool:
-    return logged.at.topic == topics.DECISIONS and isinstance(logged.event, Decision)
+    return logged.at.topic in (topics.DECISIONS, topics.POINTS) and isinstance(
+        logged.event, Decision
+    )
 
 
 def _version(events: list[Logged]) -> str:

@@ -119,3 +119,16 @@ def install_log_masking() -> None:
 
 
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
+def mask_name(name: str | None) -> str | None:
+    """A person's name where others read it (a ranking): the family name and, from three
+    characters on, the last one kept (黄明 → 黄*, 赖清香 → 赖*香); digits masked as in text."""
+    if not name:
+        return None
+    name = mask_text(name.strip())
+    if len(name) <= 1:
+        return "*"
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]

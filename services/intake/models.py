@@ -8,10 +8,18 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.envelope import derive_id, ticket_id_for
-from schemas.events import Location, Reporter, RequestReceived, RequestReceivedData
+from schemas.events import (
+    Location,
+    Reporter,
+    RequestReceived,
+    RequestReceivedData,
+    VolunteerId,
+    VolunteerKind,
+)
 from schemas.words import CHINA, EARLIEST, LATEST
 
 INTAKE_SOURCE = "/dispatch/intake"
+VOLUNTEER_SOURCE = "volunteer"
 
 
 def refuse_surrogates(value: Any) -> Any:
@@ -81,6 +89,13 @@ class RequestIn(BaseModel):
     attachments: list[Annotated[str, Field(max_length=500)]] = Field(
         default_factory=list, max_length=20, description="photo URLs"
     )
+    volunteer_id: VolunteerId | None = Field(
+        default=None, description="五闪: the volunteer's id (source volunteer only, with kind)"
+    )
+    kind: VolunteerKind | None = Field(
+        default=None,
+        description="五闪: help 闪帮, photo 闪拍, publicity 闪宣, remove 闪除, report 闪报",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -134,8 +149,25 @@ def received_event(
             resolution_hint=body.resolution_hint,
             attachments=body.attachments,
             channel=channel,
+            volunteer_id=body.volunteer_id,
+            kind=body.kind,
         ),
     )
+
+
+def source_errors(body: RequestIn, source: str) -> list[dict[str, str]]:
+    """What the request's source rules out: only the ``volunteer`` source reports for a 五闪
+    volunteer, and then with both ``volunteer_id`` and ``kind``."""
+    named = [n for n in ("volunteer_id", "kind") if getattr(body, n) is not None]
+    if named and source != VOLUNTEER_SOURCE:
+        return [
+            {"pointer": f"#/{n}", "detail": f"{n} 只用于志愿者来源(volunteer),本来源是 {source}"}
+            for n in named
+        ]
+    if len(named) == 1:
+        other = "kind" if named[0] == "volunteer_id" else "volunteer_id"
+        return [{"pointer": f"#/{other}", "detail": f"{named[0]} 需要与 {other} 一起提交"}]
+    return []
 
 
 def now() -> datetime:

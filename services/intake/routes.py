@@ -1,14 +1,15 @@
 """The intake's own routes (``/v1``): requests one by one, in batches, in a source's native
-format; a ticket's state; handlers' and reporters' updates."""
+format; a ticket's state; handlers' and reporters' updates; the 五闪 volunteers' ranking."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
 from typing import Annotated, Any
 
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.common.bus import publish
@@ -18,7 +19,8 @@ from services.intake.adapters import ADAPTERS, AdapterError
 from services.intake.admission import BrokerUnavailableError
 from services.intake.auth import Caller, IntakeDep, Source
 from services.intake.guard import Permitted, state_errors, visible_view
-from services.intake.models import RequestIn, now
+from services.intake.models import RequestIn, aware, now, source_errors
+from services.intake.points import Ranking, ranking
 from services.intake.problems import ProblemError, validation_entries
 from services.intake.runtime import Intake
 from services.intake.updates import (
@@ -111,7 +113,11 @@ async def post_request(
     body: RequestIn, src: Source, intake: IntakeDep, response: Response
 ) -> Accepted:
     """One request → 202 with its ticket id, once Kafka acknowledged it; the same
-    ``(source, external_id)`` again → 200 with the same ticket id, or 409 when its body differs."""
+    ``(source, external_id)`` again → 200 with the same ticket id, or 409 when its body differs.
+    ``volunteer_id`` and ``kind`` (五闪) come from the ``volunteer`` source only, together."""
+    errors = source_errors(body, src)
+    if errors:
+        raise ProblemError(422, f"{len(errors)} invalid field(s)", errors=errors)
     return await admit_one(intake, body, src, response)
 
 
@@ -128,13 +134,16 @@ async def post_batch(body: BatchIn, src: Source, intake: IntakeDep) -> BatchResu
     results: dict[int, ItemResult] = {}
     for index, item in enumerate(body.requests):
         try:
-            valid.append((index, RequestIn.model_validate(item)))
+            request = RequestIn.model_validate(item)
         except ValidationError as exc:
             entries = validation_entries(list(exc.errors()))
-            prefixed = [
-                {**e, "pointer": f"#/requests/{index}/" + e["pointer"][2:]} for e in entries
-            ]
-            results[index] = ItemResult(index=index, status=422, errors=prefixed)
+        else:
+            entries = source_errors(request, src)
+            if not entries:
+                valid.append((index, request))
+                continue
+        prefixed = [{**e, "pointer": f"#/requests/{index}/" + e["pointer"][2:]} for e in entries]
+        results[index] = ItemResult(index=index, status=422, errors=prefixed)
     admitted = await intake.admission.admit([r for _, r in valid], src, "http", now())
     for (index, _), result in zip(valid, admitted, strict=True):
         if result.conflict:
@@ -269,3 +278,32 @@ async def post_update(
     intake.readmodel.apply(event)
     intake.updates.labels(body.action, "accepted").inc()
     return UpdateAccepted(ticket_id=ticket, event_id=event.id)
+
+
+@router.get(
+    "/volunteers/ranking",
+    response_model=Ranking,
+    response_model_by_alias=True,
+    summary="五闪志愿者积分排行",
+    responses=docs.problems(401, 422),
+)
+async def volunteers_ranking(
+    caller: Caller,
+    intake: IntakeDep,
+    start: Annotated[
+        datetime | None,
+        Query(alias="from", description="awards from (ISO date or time; without offset: China)"),
+    ] = None,
+    end: Annotated[datetime | None, Query(alias="to", description="awards before")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="at most this many")] = 100,
+) -> Ranking:
+    """Volunteers by the points their resolved reports earned in ``[from, to)`` (an invalid or
+    merged-away report earns none); names masked. Any valid credential may read it."""
+    start, end = aware(start), aware(end)
+    if start is not None and end is not None and end <= start:
+        raise ProblemError(
+            422, "to must be later than from", errors=[{"pointer": "#/to", "detail": "须晚于 from"}]
+        )
+    await intake.readmodel.tail.sync()  # an award a moment old is counted
+    model = intake.readmodel
+    return ranking(model.awards.values(), model.reporter_name, start, end, limit)

@@ -27,6 +27,7 @@ from schemas.events import (
     InputRejected,
     Level,
     Location,
+    PointsAwarded,
     Reporter,
     RequestReceived,
     Resolution,
@@ -47,6 +48,7 @@ from schemas.events import (
     TicketWhistled,
     Tier,
     UpdateData,
+    VolunteerKind,
 )
 from schemas.words import CHINA, LEVEL_NAMES, REASON_NAMES, SOURCE_NAMES, TIER_NAMES
 from services.common.identity import label
@@ -188,6 +190,7 @@ class Entry(Model):
     meeting_at: AwareDatetime | None = Field(default=None, description="近邻恳谈会: when")
     place: str | None = Field(default=None, description="近邻恳谈会: where")
     minutes: str | None = Field(default=None, description="近邻恳谈会: 会议纪要 (masked)")
+    points: int | None = Field(default=None, description="五闪积分 awarded")
     outcome: str | None = None
     reason_code: str | None = None
     request: str | None = Field(
@@ -223,6 +226,8 @@ class Request(Model):
     reported_at: AwareDatetime | None = None
     received_at: AwareDatetime
     attachments: tuple[str, ...] = ()
+    volunteer_id: str | None = None
+    kind: VolunteerKind | None = None
 
 
 class TicketState(Model):
@@ -276,6 +281,8 @@ class TicketView(Model):
     received_at: AwareDatetime
     updated_at: AwareDatetime
     attachments: tuple[str, ...] = ()
+    volunteer_id: str | None = Field(default=None, description="五闪: the reporting volunteer")
+    kind: VolunteerKind | None = Field(default=None, description="五闪: what the volunteer did")
     pending: tuple[PendingReview, ...] = Field(
         default=(), description="awaiting review: a reject or an extension"
     )
@@ -308,6 +315,8 @@ def request_of(event: RequestReceived) -> Request:
         reported_at=d.reported_at,
         received_at=d.received_at,
         attachments=tuple(d.attachments),
+        volunteer_id=d.volunteer_id,
+        kind=d.kind,
     )
 
 
@@ -427,6 +436,11 @@ def _workorder_entry(event: CloudEvent) -> Entry | None:
         return _entry(event, summary=f"{REMINDER_WORDS[m.reason]}:已提醒{m.assignee.name}{due}")
     if isinstance(event, TicketSupplementNoticed):
         return _entry(event, summary=f"补充信息已通知{event.data.assignee.name}")
+    if isinstance(event, PointsAwarded):
+        p = event.data
+        return _entry(
+            event, summary=f"五闪积分:志愿者{p.volunteer_id}获{p.points}分", points=p.points
+        )
     if isinstance(event, TicketSummoned):
         s = event.data
         return _entry(

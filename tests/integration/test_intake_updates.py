@@ -221,6 +221,77 @@ async def test_a_meeting_that_does_not_settle_it_hands_it_to_a_department(
         ]
 
 
+async def test_a_volunteers_resolved_report_earns_points_and_an_invalid_one_none(
+    intake: Stack,
+) -> None:
+    """五闪积分: awarded on dispatch.points when the report's ticket closes resolved; the
+    ranking counts it; the same volunteer's invalid report earns nothing."""
+    rider = f"WS-{uuid.uuid4().hex[:8]}"
+    volunteer = {"Authorization": "Bearer demo-volunteer"}
+
+    async def report(client: httpx.AsyncClient, text: str) -> str:
+        body = {"external_id": f"ws-{uuid.uuid4().hex[:8]}", "description": text,
+                "reporter": {"name": "黄明", "phone": "18805988182"},
+                "volunteer_id": rider, "kind": "remove"}  # fmt: skip
+        posted = await client.post("/v1/requests", json=body, headers=volunteer)
+        assert posted.status_code == 202, posted.text
+        ticket: str = posted.json()["ticket_id"]
+        await assigned_view(intake, ticket, client=client)
+        return ticket
+
+    async def act(client: httpx.AsyncClient, ticket: str, body: dict[str, Any], who: Any) -> None:
+        answer = await client.post(f"/v1/tickets/{ticket}/updates", json=body, headers=who)
+        assert answer.status_code == 202, answer.text
+
+    async def status(
+        client: httpx.AsyncClient, ticket: str, wanted: str = "closed"
+    ) -> dict[str, Any] | None:
+        view = (await client.get(f"/v1/tickets/{ticket}", headers=operator(intake))).json()
+        return view if view["status"] == wanted else None
+
+    async with httpx.AsyncClient(base_url=intake.intake_url, timeout=10) as client:
+        hotline = {"Authorization": "Bearer demo-hotline-12345"}
+        wrong = {
+            "external_id": "ws-x",
+            "description": "灯坏了",
+            "volunteer_id": rider,
+            "kind": "help",
+        }
+        refused = await client.post("/v1/requests", json=wrong, headers=hotline)
+        assert refused.status_code == 422  # only the volunteer source reports for a volunteer
+        good = await report(client, "城北新村北区2幢墙上小广告贴满了,闪除后请社区复核")
+        unit = (await assigned_view(intake, good, client=client))["assignee"]["id"]
+        mine = handler(intake, unit, "网格员")
+        await act(client, good, {"action": "claim", "actor": "网格员"}, mine)
+        await first(lambda: status(client, good, "claimed"), lambda: "the claim is applied")
+        await act(client, good, {"action": "resolve", "actor": "网格员"}, mine)
+        await first(lambda: status(client, good, "resolved"), lambda: "the resolve is applied")
+        rating = {"action": "feedback", "actor": "回访员", "satisfaction": 5}
+        await act(client, good, rating, volunteer)
+        view = await first(lambda: status(client, good), lambda: "the feedback closes it")
+        assert [e["points"] for e in view["timeline"] if e["type"] == "dispatch.points.awarded"]
+        bad = await report(client, "城北新村北区1幢有人乱贴广告(重复刷单测试)")
+        invalid = {"action": "invalidate", "actor": "值班长", "reason_code": "malicious_repeat"}
+        await act(client, bad, invalid, operator(intake))
+        await first(lambda: status(client, bad), lambda: "the invalidation closes it")
+
+        async def standing() -> dict[str, Any] | None:
+            got = await client.get("/v1/volunteers/ranking", headers=operator(intake))
+            assert got.status_code == 200, got.text
+            return next((v for v in got.json()["volunteers"] if v["volunteer_id"] == rider), None)
+
+        mine_now = await first(standing, lambda: f"{rider} in the ranking")
+        assert (mine_now["points"], mine_now["reports"]) == (2, 1)  # the sample: 闪除 2
+        assert mine_now["name"] == "黄*"
+        later = await client.get(
+            "/v1/volunteers/ranking", params={"from": "2099-01-01"}, headers=volunteer
+        )
+        assert later.status_code == 200 and later.json()["volunteers"] == []
+        backwards = {"from": "2026-03-02", "to": "2026-03-01"}
+        answer = await client.get("/v1/volunteers/ranking", params=backwards, headers=volunteer)
+        assert answer.status_code == 422
+
+
 @pytest.mark.parametrize(
     ("body", "pointer"),
     [

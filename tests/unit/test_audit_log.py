@@ -78,9 +78,18 @@ class Recorder:
 
     # ---------------------------------------------------------------- inputs
 
-    def request(self, text: str, minute: float, external_id: str | None = None) -> str:
-        body = RequestIn(external_id=external_id or f"A-{len(self.records)}", description=text)
-        event = received_event(body, "grid-patrol", T0 + timedelta(seconds=minute * 60))
+    def request(
+        self,
+        text: str,
+        minute: float,
+        external_id: str | None = None,
+        source: str = "grid-patrol",
+        **fields: Any,
+    ) -> str:
+        body = RequestIn(
+            external_id=external_id or f"A-{len(self.records)}", description=text, **fields
+        )
+        event = received_event(body, source, T0 + timedelta(seconds=minute * 60))
         self.handle(self.append(topics.REQUESTS, event))
         return event.subject
 

@@ -140,8 +140,8 @@ def test_the_report_has_totals_rates_and_divergences_only_when_verified(
     assert checked["rates"]["satisfaction"] == {
         "name": "满意率",
         "value": 1.0,
-        "numerator": 1,
-        "denominator": 1,
+        "numerator": 2,  # the closed ticket and the volunteer's
+        "denominator": 2,
     }
     [published] = checked["policy_versions"]["published"]
     assert published["version"] == small_policy().version
@@ -201,7 +201,8 @@ def test_no_record_is_read_twice_into_a_timeline(history: tuple[AuditLog, dict[s
     every = timelines(log, policy_book(log), log.latest())
     ids = [e["id"] for t in every for e in t["events"]]
     inputs_and_decisions = sum(
-        len(log.of(t)) for t in (topics.REQUESTS, topics.UPDATES, topics.LINKS, topics.DECISIONS)
+        len(log.of(t))
+        for t in (topics.REQUESTS, topics.UPDATES, topics.LINKS, topics.DECISIONS, topics.POINTS)
     )
     assert len(ids) == inputs_and_decisions
 

@@ -65,6 +65,11 @@ def lifecycle() -> tuple[Recorder, dict[str, str]]:
         data=WhistleData(ticket_id=t["whistled"], actor="府前社区", department="DEP-CG"),
     )
     r.process(r.append(topics.UPDATES, whistle))
+    rider = {"source": "volunteer", "volunteer_id": "WS-0231", "kind": "photo"}
+    t["volunteered"] = r.request("城北新村南区6幢门口垃圾桶满了没人清运", 0.11, **rider)
+    r.update(t["volunteered"], TicketClaimed, 0.12)
+    r.update(t["volunteered"], TicketResolved, 0.13)
+    r.update(t["volunteered"], TicketFeedback, 0.14, satisfaction=4)
     for n in range(1, 40):  # a tick every 3 s for two minutes
         r.tick(n * 0.05)
         if n == 5:
@@ -105,6 +110,23 @@ def test_a_log_written_by_the_router_core_verifies_without_divergence(
     assert "claim_overdue" in reasons and "repeat_report" in reasons
     [merged] = decisions(log, "dispatch.ticket.closed", tickets["repeat"])
     assert merged.data.merged_into == tickets["unclaimed"]
+    [award] = [r.event for r in log.of(topics.POINTS)]
+    assert award.subject == tickets["volunteered"]
+    assert (award.data.volunteer_id, award.data.points) == ("WS-0231", 2)  # type: ignore[attr-defined]
+
+
+def test_a_deleted_award_is_missing(recorded: tuple[AuditLog, dict[str, str]]) -> None:
+    log, tickets = recorded
+    [award] = [r.event for r in log.of(topics.POINTS)]
+    found = only(run(without(log, award.id)))
+    assert (found.kind, found.decision_id, found.ticket_id) == (
+        "missing",
+        award.id,
+        tickets["volunteered"],
+    )
+    inflated = award.model_copy(update={"data": award.data.model_copy(update={"points": 50})})
+    changed = only(run(replaced(log, award.id, inflated)))
+    assert (changed.kind, changed.fields) == ("different", ["data.points"])
 
 
 def test_a_tampered_decision_is_different_and_names_the_field(

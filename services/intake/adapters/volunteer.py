@@ -1,5 +1,6 @@
-"""``volunteer``: a volunteer's 随手拍 (snapshot) or 闪报 (flash report, e.g. delivery riders
-of the 五闪 volunteer team) with photos and a place."""
+"""``volunteer``: a volunteer's 随手拍 (snapshot) or one of the 五闪 (贵阳's delivery riders and
+couriers: 闪帮 help, 闪拍 photograph, 闪宣 publicise, 闪除 remove ads, 闪报 report emergencies)
+with photos and a place; with the volunteer's 志愿者编号 it earns points (积分) once resolved."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from schemas.events import Location, Reporter
+from schemas.events import Location, Reporter, VolunteerId, VolunteerKind
 from services.intake.adapters.common import (
     Address,
     Catalog,
@@ -27,7 +28,12 @@ EXAMPLE = {
     "上报编号": "SSP-20260216-0588",
     "上报类型": "随手拍",
     "上报时间": "2026-02-16 07:31:09",
-    "志愿者": {"姓名": "黄明", "手机": "18805988182", "队伍": "五闪骑手志愿队"},
+    "志愿者": {
+        "编号": "WS-RIDER-0231",
+        "姓名": "黄明",
+        "手机": "18805988182",
+        "队伍": "五闪骑手志愿队",
+    },
     "描述": "长泰花园门口垃圾桶满了没人清运,垃圾堆到路边",
     "位置": {"地址": "沙县区长泰花园南门", "经度": 117.7893, "纬度": 26.3991},
     "是否紧急": False,
@@ -35,7 +41,18 @@ EXAMPLE = {
 }
 
 
+KINDS: dict[str, VolunteerKind] = {
+    "随手拍": "photo",
+    "闪拍": "photo",
+    "闪帮": "help",
+    "闪宣": "publicity",
+    "闪除": "remove",
+    "闪报": "report",
+}
+
+
 class Volunteer(Native):
+    volunteer_id: VolunteerId | None = Field(default=None, alias="编号")
     name: Name | None = Field(default=None, alias="姓名")
     phone: Phone | None = Field(default=None, alias="手机")
     team: Name | None = Field(default=None, alias="队伍")
@@ -49,7 +66,7 @@ class Place(Native):
 
 class Snapshot(Native):
     report_id: str = Field(alias="上报编号", min_length=1, max_length=128)
-    kind: Literal["随手拍", "闪报"] = Field(alias="上报类型")
+    kind: Literal["随手拍", "闪拍", "闪帮", "闪宣", "闪除", "闪报"] = Field(alias="上报类型")
     reported_at: ChinaTime | None = Field(default=None, alias="上报时间")
     volunteer: Volunteer | None = Field(default=None, alias="志愿者")
     content: str = Field(alias="描述", min_length=1, max_length=3800)
@@ -69,4 +86,6 @@ def convert(snap: Snapshot, catalog: Catalog) -> RequestIn:
         urgent=snap.urgent,
         reported_at=snap.reported_at,
         attachments=snap.photos,
+        volunteer_id=person.volunteer_id if person else None,
+        kind=KINDS[snap.kind] if person and person.volunteer_id else None,
     )

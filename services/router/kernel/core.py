@@ -10,9 +10,12 @@ from schemas.events import (
     AssignedData,
     ClassifiedData,
     ClockTicked,
+    PointsAwarded,
+    PointsAwardedData,
     RequestReceived,
     TicketAssigned,
     TicketClassified,
+    TicketClosed,
     Unit,
 )
 from schemas.policy import Policy
@@ -119,10 +122,50 @@ def decide(
             return []  # the same ticket again under another event id: already decided
         return on_request(event, policy, open_at or {})
     if isinstance(event, ClockTicked):
-        return escalation.on_tick(ticket, event, policy) if ticket is not None else []
+        if ticket is None:
+            return []
+        return _with_points(ticket, event, escalation.on_tick(ticket, event, policy), policy)
     if ticket is None:
         raise UnknownTicketError(f"{event.type} for {event.subject}, a ticket not seen yet")
-    return lifecycle.decide(ticket, event, policy)  # with the work order's actions (workorder)
+    decisions = lifecycle.decide(ticket, event, policy)  # with the work order's (workorder)
+    return _with_points(ticket, event, decisions, policy)
+
+
+def _with_points(
+    ticket: Ticket, event: CloudEvent, decisions: list[Decision], policy: Policy
+) -> list[Decision]:
+    """五闪积分: a volunteer's report earns its kind's points when its ticket closes as
+    resolved (not when merely submitted; an invalid or merged-away report never). The id
+    derives from the ticket: closed again after a reopen, the same award, counted once."""
+    if ticket.volunteer is None:
+        return decisions
+    resolved = any(
+        isinstance(d, TicketClosed)
+        and d.subject == ticket.ticket_id
+        and d.data.outcome == "resolved"
+        for d in decisions
+    )
+    if not resolved:
+        return decisions
+    volunteer_id, kind = ticket.volunteer
+    award = PointsAwarded(
+        **envelope(
+            event,
+            "points:awarded",
+            policy,
+            ticket.version,
+            subject=ticket.ticket_id,
+            cause_key=f"{ticket.ticket_id}:points",
+        ),
+        data=PointsAwardedData(
+            ticket_id=ticket.ticket_id,
+            volunteer_id=volunteer_id,
+            kind=kind,
+            points=policy.volunteers.points[kind],
+            category=ticket.category,
+        ),
+    )
+    return [*decisions, award]
 
 
 def step(

@@ -31,6 +31,7 @@ from schemas.events import (
     TicketReviewRequested,
     TicketSummoned,
     Tier,
+    VolunteerKind,
 )
 from services.router.kernel.places import place_key
 
@@ -93,6 +94,8 @@ class Ticket(BaseModel):
     """committee members whistled in who have not reported in (吹哨报到)"""
     meeting_at: datetime | None = None
     """the 近邻恳谈会 scheduled and not held yet"""
+    volunteer: tuple[str, VolunteerKind] | None = None
+    """五闪: the volunteer who reported it, and what it did (points once resolved)"""
     reminded: tuple[str, ...] = ()
     """the automatic reminders sent for the current windows (``claim:2``, ``resolve:2:0``)"""
     claimed_at: datetime | None = None
@@ -335,11 +338,13 @@ def _(event: TicketFeedback, ticket: Ticket) -> Ticket:
 
 
 def start(event: RequestReceived, policyversion: str) -> Ticket:
+    d = event.data
     return Ticket(
         ticket_id=event.data.ticket_id,
         correlationid=event.correlationid,
         policyversion=policyversion,
         received_at=event.data.received_at,
+        volunteer=(d.volunteer_id, d.kind) if d.volunteer_id and d.kind else None,
     )
 
 
