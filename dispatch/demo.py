@@ -19,10 +19,13 @@ from rich.table import Table
 from dispatch.stack import Stack, StackError, wait_for_signal
 from schemas import topics
 from schemas.codec import EventDecodeError, decode
-from schemas.events import TicketAssigned, TicketClassified
-from schemas.words import LEVEL_NAMES, TIER_NAMES
+from schemas.events import TicketAssigned, TicketClassified, TicketShelved
+from schemas.words import LEVEL_NAMES, RESOLUTION_NAMES, TIER_NAMES
 from services.common.bus import Topics, make_consumer
 from services.common.settings import Settings
+
+
+PLACED = ("已派单", "已上架")  # assigned, or on the 解忧超市 shelf for adoption
 
 
 @dataclass
@@ -44,9 +47,9 @@ def scenario() -> list[dict[str, Any]]:
 
 
 def render(rows: list[Row], elapsed: float) -> Table:
-    done = sum(1 for r in rows if r.status == "已派单")
+    done = sum(1 for r in rows if r.status in PLACED)
     table = Table(
-        title=f"接诉即办 · 演示场景  {done}/{len(rows)} 已派单  {elapsed:.1f}s", expand=True
+        title=f"接诉即办 · 演示场景  {done}/{len(rows)} 已派单或上架  {elapsed:.1f}s", expand=True
     )
     for header in ("来源", "诉求", "工单", "分类", "分级", "承办", "签收时限", "状态"):
         table.add_column(header, overflow="fold")
@@ -90,6 +93,11 @@ def fold(rows: list[Row], event: object) -> None:
         row.assignee = f"{event.data.assignee.name}({LEVEL_NAMES[event.data.level]})"
         row.claim_by = event.data.claim_by.strftime("%m-%d %H:%M")
         row.status = "已派单"
+    elif isinstance(event, TicketShelved) and event.subject in by_ticket:
+        row = by_ticket[event.subject]  # 解忧超市: waits to be adopted (认领) until then
+        row.assignee = f"解忧超市货架({RESOLUTION_NAMES[event.data.resolution]})"
+        row.claim_by = event.data.until.strftime("%m-%d %H:%M")
+        row.status = "已上架"
 
 
 async def play(stack: Stack, timeout: float, console: Console) -> bool:
@@ -111,7 +119,7 @@ async def play(stack: Stack, timeout: float, console: Console) -> bool:
                         except EventDecodeError:
                             continue
                 live.update(render(rows, time.monotonic() - started))
-                if all(r.status == "已派单" for r in rows):
+                if all(r.status in PLACED for r in rows):
                     return True
                 stack.supervise()
         return False
@@ -130,7 +138,7 @@ def run_demo(settings: Settings, keep: bool, timeout: float) -> int:
         if not ok:
             console.print(f"[red]not every request was assigned within {timeout:.0f}s[/red]")
             return 1
-        console.print("[green]场景完成:每条诉求均已派单。[/green]")
+        console.print("[green]场景完成:每条诉求均已派单(或上架解忧超市)。[/green]")
         if keep:
             console.print("--keep: staying up; Ctrl-C stops everything.")
             wait_for_signal(stack.supervise)

@@ -29,10 +29,12 @@ from schemas.events import (
     FeedbackData,
     InvalidateData,
     Location,
+    Principal,
     RejectData,
     RequestReceived,
     RequestReceivedData,
     ReviewData,
+    TicketAdopted,
     TicketApproved,
     TicketClaimed,
     TicketExtensionRequested,
@@ -54,6 +56,8 @@ from services.router.kernel.places import apply_changes
 from services.router.kernel.state import Ticket
 from services.router.registry import published
 
+ADOPTERS = ("城北社区党员志愿者", "府前物业服务中心", "爱心企业联合会", "社区能人志愿队")
+"""Who adopts the shelf's worries in the simulation (helpers: party members, providers)."""
 HOURS = [1, 1, 1, 1, 1, 2, 4, 8, 14, 16, 15, 12, 8, 9, 13, 14, 13, 11, 9, 10, 9, 6, 3, 2]
 WEEKDAYS = [1.15, 1.1, 1.05, 1.05, 1.0, 0.8, 0.75]  # Monday first: Monday carries the weekend
 SEASONS: dict[str, tuple[int, ...]] = {  # the months a category is 2x as frequent
@@ -165,6 +169,9 @@ class Simulation:
             if rng.random() < EXTEND_RATE and ticket.extensions == 0:
                 self._due(ticket, now + resolving * rng.uniform(0.2, 0.8), "extend")
             self._due(ticket, now + resolving, "resolve")
+        elif status == "shelved":  # 解忧超市: adopted (认领/认购) within its time on the shelf
+            hours = self.policy.shelf.shelf_hours * rng.uniform(0.05, 0.9)
+            self._due(ticket, now + timedelta(hours=hours), "adopt")
         elif status == "resolved" and rng.random() < FEEDBACK_RATE:
             self._due(ticket, now + timedelta(hours=rng.uniform(2, 40)), "feedback")
 
@@ -195,6 +202,11 @@ class Simulation:
         )
         if due.action == "claim":
             return TicketClaimed(**envelope, data=base)
+        if due.action == "adopt":
+            name = self.rng.choice(ADOPTERS)
+            helper = Principal(kind="helper", name=name)
+            adopted = UpdateData(ticket_id=due.ticket_id, actor=name, principal=helper)
+            return TicketAdopted(**{**envelope, "source": "/dispatch/intake/helper"}, data=adopted)
         if due.action == "resolve":
             return TicketResolved(**envelope, data=base)
         if due.action == "reject":

@@ -60,6 +60,14 @@ class Assignee(Model):
     name: str = Field(min_length=1, max_length=100)
 
 
+HELPER_PREFIX = "helper:"
+
+
+def helper_id(name: str) -> str:
+    """The assignee id of a helper (解忧超市: a party member, a market provider) by its name."""
+    return f"{HELPER_PREFIX}{name}"[:100]
+
+
 class Unit(Model):
     """A unit of the five-level grid that a location resolved to."""
 
@@ -261,6 +269,15 @@ class TicketMeetingHeld(CloudEvent):
     TOPIC: ClassVar[str] = topics.UPDATES
     type: Literal["dispatch.ticket.meeting_held"] = "dispatch.ticket.meeting_held"
     data: MeetingHeldData
+
+
+class TicketAdopted(CloudEvent):
+    """认领/认购 (解忧超市): a department's handler, a party member or a market provider (a
+    ``helper``) takes a worry off the shelf; its ``principal`` is the adopter."""
+
+    TOPIC: ClassVar[str] = topics.UPDATES
+    type: Literal["dispatch.ticket.adopted"] = "dispatch.ticket.adopted"
+    data: UpdateData
 
 
 class TicketExtensionRequested(CloudEvent):
@@ -492,6 +509,26 @@ class TicketReminded(Decision):
     data: RemindedData
 
 
+class ShelvedData(Model):
+    """解忧超市: a worry put on the shelf under its resolution type, for adoption until
+    ``until``; then, unadopted, it is assigned to its community as usual."""
+
+    ticket_id: str
+    summary: str = Field(max_length=120)
+    resolution: Resolution
+    category: str
+    category_name: str
+    tier: Tier
+    unit: Unit = Field(description="where it was located: its community takes it if unadopted")
+    until: AwareDatetime
+
+
+class TicketShelved(Decision):
+    TOPIC: ClassVar[str] = topics.DECISIONS
+    type: Literal["dispatch.ticket.shelved"] = "dispatch.ticket.shelved"
+    data: ShelvedData
+
+
 class PointsAwardedData(Model):
     """五闪积分: a volunteer's points for a report whose ticket was resolved (closed as
     resolved); an invalid or merged-away report earns none."""
@@ -689,6 +726,7 @@ UPDATE_TYPES = (
     TicketReportedIn,
     TicketMeetingScheduled,
     TicketMeetingHeld,
+    TicketAdopted,
 )
 DECISION_TYPES = (
     TicketClassified,
@@ -703,6 +741,7 @@ DECISION_TYPES = (
     TicketSupplementNoticed,
     TicketSummoned,
     PointsAwarded,
+    TicketShelved,
 )
 EVENT_TYPES: tuple[type[CloudEvent], ...] = (
     RequestReceived,
@@ -735,6 +774,7 @@ Update = (
     | TicketReportedIn
     | TicketMeetingScheduled
     | TicketMeetingHeld
+    | TicketAdopted
 )
 Event = Annotated[
     RequestReceived
@@ -757,6 +797,7 @@ Event = Annotated[
     | TicketReportedIn
     | TicketMeetingScheduled
     | TicketMeetingHeld
+    | TicketAdopted
     | TicketClassified
     | TicketAssigned
     | TicketEscalated
@@ -769,6 +810,7 @@ Event = Annotated[
     | TicketSupplementNoticed
     | TicketSummoned
     | PointsAwarded
+    | TicketShelved
     | NotificationSent
     | NotificationFailed
     | InputRejected

@@ -1165,6 +1165,8 @@ def build() -> dict[str, Any]:
         "assessment": {"weights": Flow(response=0.30, resolution=0.35, satisfaction=0.35)},
         # 五闪积分 (贵阳): points for a report whose ticket was resolved, by what the volunteer did
         "volunteers": {"points": Flow(help=5, photo=2, publicity=2, remove=2, report=10)},
+        # 解忧超市 (北海): the mini-program's worries are put on the shelf for a day
+        "shelf": {"sources": ["miniprogram"], "shelf_hours": 24},
     }
 
 

@@ -18,7 +18,7 @@ from typing import Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schemas.events import Level, Resolution, Tier, VolunteerKind
+from schemas.events import Level, Resolution, Source, Tier, VolunteerKind
 
 TIER_ORDER: dict[str, int] = {"local": 0, "consultation": 0, "department": 1, "city": 2}
 
@@ -419,6 +419,19 @@ class Volunteers(Frozen):
         return self
 
 
+class Shelf(Frozen):
+    """解忧超市 (北海): residents put a worry on a shelf, sorted 政府解决类 / 市场解决类 /
+    爱心救助类, and departments, party members and market providers adopt (认领/认购) it:
+    pull, not push. Life-safety requests never wait on the shelf."""
+
+    sources: tuple[Source, ...] = Field(
+        default=(), description="the sources whose requests go on the shelf (routing shelf)"
+    )
+    shelf_hours: float = Field(
+        default=24, gt=0, le=24 * 30, description="unadopted after this, assigned as usual"
+    )
+
+
 class Policy(Frozen):
     name: str
     timezone: str = "Asia/Shanghai"
@@ -432,6 +445,7 @@ class Policy(Frozen):
     calendar: Calendar = Calendar()
     lifecycle: Lifecycle = Lifecycle()
     volunteers: Volunteers = Volunteers()
+    shelf: Shelf = Shelf()
     assessment: Assessment = Assessment()
     content_hash: str = ""
     sla_scale: float = 1.0

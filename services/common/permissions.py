@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from schemas.events import Principal
+from schemas.events import Principal, helper_id
 from schemas.policy import Policy
 from schemas.policy.grid import grid_of
 
@@ -105,6 +105,8 @@ def _allowed(principal: Principal, rule: Rule, facts: TicketFacts, policy: Polic
         )
     if rule == "adopter":
         return principal.kind in ("handler", "helper") and facts.shelved
+    if principal.kind == "helper":  # a worry it adopted is its own to claim, resolve, extend
+        return rule == "assignee_path" and facts.assignee == helper_id(principal.name)
     if unit is None or facts.assignee is None:
         return rule == "whistled_department" and unit is not None and unit in facts.whistled
     if rule == "assignee_path":
@@ -135,7 +137,7 @@ def may_see(principal: Principal, facts: TicketFacts, policy: Policy) -> bool:
     if principal.kind == "source":
         return principal.name == facts.source
     if principal.kind == "helper":
-        return facts.shelved
+        return facts.shelved or helper_id(principal.name) in facts.path
     unit = principal.unit
     return unit is not None and (unit in facts.whistled or unit in _reach(facts.path, policy))
 

@@ -15,7 +15,9 @@ from schemas.events import (
     InputRejected,
     NotificationFailed,
     NotificationSent,
+    PointsAwarded,
     RequestReceived,
+    TicketAdopted,
     TicketAssigned,
     TicketClaimed,
     TicketClassified,
@@ -28,10 +30,18 @@ from schemas.events import (
     TicketReopened,
     TicketReportedIn,
     TicketResolved,
+    TicketShelved,
     TicketSummoned,
     TicketWhistled,
 )
-from schemas.words import CHINA, LEVEL_NAMES, REASON_NAMES, SOURCE_NAMES, TIER_NAMES
+from schemas.words import (
+    CHINA,
+    LEVEL_NAMES,
+    REASON_NAMES,
+    RESOLUTION_NAMES,
+    SOURCE_NAMES,
+    TIER_NAMES,
+)
 from services.common.privacy import mask_text
 
 Kind = Literal["input", "decision", "notification", "refusal"]
@@ -48,12 +58,14 @@ UPDATE_TITLES = {
     "dispatch.ticket.reported_in": "报到",
     "dispatch.ticket.meeting_scheduled": "约定近邻恳谈会",
     "dispatch.ticket.meeting_held": "召开近邻恳谈会",
+    "dispatch.ticket.adopted": "认领(解忧超市)",
 }
 MEETING_OUTCOMES = {"agreed": "达成一致", "not_agreed": "未达成一致"}
 OUTCOME_NAMES = {"resolved": "办结", "merged": "并入重复件", "invalid": "无效件"}
 
 AGAIN_NAMES = {"reassigned": "改派", "reclassified": "重新分类后派单", "split": "拆分派单",
-               "reopen": "重新办理派单"}  # fmt: skip
+               "reopen": "重新办理派单", "adopted": "认领", "unadopted": "货架到期派单",
+               "handoff": "恳谈会移交"}  # fmt: skip
 """The title of an assignment made again (``AssignedData.reason``)."""
 
 
@@ -128,6 +140,13 @@ def _describe(event: CloudEvent) -> tuple[Kind, str, str, str] | None:
         if c2.satisfaction is not None:
             parts.append(f"满意度 {c2.satisfaction}")
         return "decision", title, ROUTER, ";".join(parts)
+    if isinstance(event, TicketShelved):
+        h = event.data
+        title = f"上架解忧超市:{RESOLUTION_NAMES[h.resolution]}"
+        return "decision", title, ROUTER, f"待认领至 {hm(h.until)};{h.unit.name}"
+    if isinstance(event, PointsAwarded):
+        p = event.data
+        return "decision", f"五闪积分 +{p.points}", ROUTER, f"志愿者 {p.volunteer_id}"
     if isinstance(event, TicketSummoned):
         s = event.data
         title = f"吹哨报到:通知兼职委员 {s.member.name}"
@@ -142,7 +161,8 @@ def _describe(event: CloudEvent) -> tuple[Kind, str, str, str] | None:
         | TicketWhistled
         | TicketReportedIn
         | TicketMeetingScheduled
-        | TicketMeetingHeld,
+        | TicketMeetingHeld
+        | TicketAdopted,
     ):
         u = event.data
         extra = ""

@@ -12,7 +12,7 @@ from services.common.permissions import ACTIONS, may_see, refusal
 from services.intake.auth import Caller, IntakeDep
 from services.intake.problems import ProblemError
 from services.intake.runtime import Intake
-from services.intake.updates import EVENT_TYPE, UpdateIn
+from services.intake.updates import UpdateIn
 from services.intake.views import TicketState, TicketView, facts_of, view
 
 
@@ -57,9 +57,7 @@ async def permitted_update(
     ticket_id: str, request: Request, caller: Caller, intake: IntakeDep
 ) -> Principal:
     """Before the body is validated: 404 for no such ticket, 403 when the caller may not do
-    the action, then a 422 "not yet supported" for a contract action this intake cannot
-    carry out yet (adopt: the seeds' 解忧超市 shelf). An action
-    outside the contract is left to the body's validation (422)."""
+    the action. An action outside the contract is left to the body's validation (422)."""
     action = await _action_of(request)
     if not isinstance(action, str) or action not in ACTIONS:
         return caller
@@ -70,13 +68,6 @@ async def permitted_update(
     why = refusal(caller, action, facts, intake.policy)
     if why is not None:
         raise ProblemError(403, why)
-    if action not in EVENT_TYPE:
-        raise ProblemError(
-            422,
-            f"{action} is not yet supported by this intake",
-            title="Not yet supported",
-            errors=[{"pointer": "#/action", "detail": f"{action}: not yet supported"}],
-        )
     return caller
 
 

@@ -67,7 +67,7 @@ def request_document(
     or ID number anywhere (the view's texts are masked; the reporter's own name is starred
     wherever a text quotes it)."""
     code = view.category or default_code
-    public = _without(view.reporter.name if view.reporter else None)
+    public = without_name(view.reporter.name if view.reporter else None)
     agency = view.assignee.name if view.assignee is not None else None
     notes = public(view.timeline[-1].summary) if view.timeline else None
     location = view.location or Location()
@@ -93,7 +93,7 @@ def request_document(
     }
 
 
-def _without(name: str | None) -> Callable[[str], str]:
+def without_name(name: str | None) -> Callable[[str], str]:
     """``text`` with every quote of the reporter's ``name`` starred (names of two or more)."""
     wanted = (name or "").strip()
     if len(wanted) < 2:

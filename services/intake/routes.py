@@ -12,6 +12,7 @@ from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from schemas.events import Resolution
 from services.common.bus import publish
 from services.common.identity import label
 from services.intake import docs
@@ -23,6 +24,7 @@ from services.intake.models import RequestIn, aware, now, source_errors
 from services.intake.points import Ranking, ranking
 from services.intake.problems import ProblemError, validation_entries
 from services.intake.runtime import Intake
+from services.intake.shelf import ShelfPage, shelf_page
 from services.intake.updates import (
     EVENT_TYPE,
     UpdateAccepted,
@@ -307,3 +309,28 @@ async def volunteers_ranking(
     await intake.readmodel.tail.sync()  # an award a moment old is counted
     model = intake.readmodel
     return ranking(model.awards.values(), model.reporter_name, start, end, limit)
+
+
+@router.get(
+    "/shelf",
+    response_model=ShelfPage,
+    summary="解忧超市货架:待认领的诉求",
+    responses=docs.problems(401, 422),
+)
+async def get_shelf(
+    caller: Caller,
+    intake: IntakeDep,
+    kind: Annotated[
+        Resolution | None,
+        Query(
+            alias="type", description="government 政府解决类, market 市场解决类, charity 爱心救助类"
+        ),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ShelfPage:
+    """The worries on the shelf (oldest first), masked as the public view: a handler or a
+    helper adopts one with ``POST /v1/tickets/{id}/updates`` ``{"action": "adopt"}``. Any
+    valid credential may read it."""
+    await intake.readmodel.tail.sync()  # a worry shelved a moment ago is listed
+    return shelf_page(intake.readmodel.views(), kind, limit, offset)

@@ -13,6 +13,7 @@ from schemas.envelope import derive_id
 from schemas.events import (
     MeetingOutcome,
     Principal,
+    TicketAdopted,
     TicketApproved,
     TicketClaimed,
     TicketExtensionRequested,
@@ -60,6 +61,7 @@ Action = Literal[
     "report_in",
     "schedule",
     "hold",
+    "adopt",
 ]
 KINDS: dict[str, type[Update]] = {
     "claim": TicketClaimed,
@@ -81,6 +83,7 @@ KINDS: dict[str, type[Update]] = {
     "report_in": TicketReportedIn,
     "schedule": TicketMeetingScheduled,
     "hold": TicketMeetingHeld,
+    "adopt": TicketAdopted,
 }
 EVENT_TYPE: dict[str, str] = {
     action: kind.model_fields["type"].default for action, kind in KINDS.items()
@@ -162,7 +165,7 @@ class UpdateIn(BaseModel):
         "reopen 重新办理, whistle 吹哨报到, extend 延期申请, approve 批准, refuse 驳回, "
         "reassign 改派, reclassify 重新分类, invalidate 无效件, split 拆分, merge 合并, "
         "remind 催办, supplement 补充, report_in 报到(吹哨报到的应答), "
-        "schedule 约定近邻恳谈会, hold 召开近邻恳谈会(结果)"
+        "schedule 约定近邻恳谈会, hold 召开近邻恳谈会(结果), adopt 认领/认购(解忧超市)"
     )
     actor: str = Field(min_length=1, max_length=100, description="谁:姓名或岗位")
     note: str | None = Field(default=None, max_length=2000, description="说明")

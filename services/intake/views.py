@@ -43,6 +43,7 @@ from schemas.events import (
     TicketReminded,
     TicketReviewed,
     TicketReviewRequested,
+    TicketShelved,
     TicketSummoned,
     TicketSupplementNoticed,
     TicketWhistled,
@@ -50,7 +51,14 @@ from schemas.events import (
     UpdateData,
     VolunteerKind,
 )
-from schemas.words import CHINA, LEVEL_NAMES, REASON_NAMES, SOURCE_NAMES, TIER_NAMES
+from schemas.words import (
+    CHINA,
+    LEVEL_NAMES,
+    REASON_NAMES,
+    RESOLUTION_NAMES,
+    SOURCE_NAMES,
+    TIER_NAMES,
+)
 from services.common.identity import label
 from services.common.permissions import TicketFacts
 from services.common.privacy import mask_phone, mask_text
@@ -58,6 +66,7 @@ from services.common.privacy import mask_phone, mask_text
 Status = Literal[
     "received",
     "classified",
+    "shelved",
     "assigned",
     "escalated",
     "claimed",
@@ -70,6 +79,7 @@ Status = Literal[
 STATUS_OF: dict[str, Status] = {
     "dispatch.request.received": "received",
     "dispatch.ticket.classified": "classified",
+    "dispatch.ticket.shelved": "shelved",
     "dispatch.ticket.assigned": "assigned",
     "dispatch.ticket.escalated": "escalated",
     "dispatch.ticket.claimed": "claimed",
@@ -99,6 +109,7 @@ ACTION_OF = {
     "dispatch.ticket.reported_in": "report_in",
     "dispatch.ticket.meeting_scheduled": "schedule",
     "dispatch.ticket.meeting_held": "hold",
+    "dispatch.ticket.adopted": "adopt",
 }
 # Order of events that share a timestamp (a decision stamped with its cause's time): inputs
 # before decisions (the decision was caused by it), then by this rank.
@@ -108,6 +119,8 @@ RANK = {
         (
             "dispatch.request.received",
             "dispatch.ticket.classified",
+            "dispatch.ticket.shelved",
+            "dispatch.ticket.adopted",
             "dispatch.ticket.assigned",
             "dispatch.ticket.escalated",
             "dispatch.ticket.claimed",
@@ -153,6 +166,7 @@ UPDATE_WORDS = {
     "report_in": "报到",
     "schedule": "约定恳谈会",
     "hold": "召开恳谈会",
+    "adopt": "认领",
 }
 MEETING_OUTCOMES = {"agreed": "达成一致", "not_agreed": "未达成一致"}
 KIND_WORDS = {"reject": "退单", "extend": "延期"}
@@ -191,6 +205,7 @@ class Entry(Model):
     place: str | None = Field(default=None, description="近邻恳谈会: where")
     minutes: str | None = Field(default=None, description="近邻恳谈会: 会议纪要 (masked)")
     points: int | None = Field(default=None, description="五闪积分 awarded")
+    until: AwareDatetime | None = Field(default=None, description="解忧超市: on the shelf until")
     outcome: str | None = None
     reason_code: str | None = None
     request: str | None = Field(
@@ -393,6 +408,9 @@ ASSIGNED_WORDS = {
     "reclassified": "重新分类后派单",
     "split": "拆分后派单",
     "reopen": "重新办理",
+    "adopted": "认领",
+    "unadopted": "货架到期无人认领,派单",
+    "handoff": "恳谈会移交",
 }
 REMINDER_WORDS = {"remind": "催办", "claim_due": "签收时限将到", "resolve_due": "办结时限将到"}
 
@@ -436,6 +454,18 @@ def _workorder_entry(event: CloudEvent) -> Entry | None:
         return _entry(event, summary=f"{REMINDER_WORDS[m.reason]}:已提醒{m.assignee.name}{due}")
     if isinstance(event, TicketSupplementNoticed):
         return _entry(event, summary=f"补充信息已通知{event.data.assignee.name}")
+    if isinstance(event, TicketShelved):
+        h = event.data
+        return _entry(
+            event,
+            summary=f"上架解忧超市:{RESOLUTION_NAMES[h.resolution]},{_hm(h.until)}前待认领",
+            tier=h.tier,
+            category=h.category,
+            category_name=h.category_name,
+            resolution=h.resolution,
+            until=h.until,
+            place=h.unit.name,
+        )
     if isinstance(event, PointsAwarded):
         p = event.data
         return _entry(
@@ -665,12 +695,18 @@ def facts_of(state: TicketState) -> TicketFacts | None:
     assignee: str | None = None
     path: list[str] = []
     whistled: list[str] = []
+    shelved = False
     for entry in state.timeline:
         if entry.refused is not None:
             continue
+        if entry.type == "dispatch.ticket.shelved":
+            shelved = True
+        if entry.type == "dispatch.ticket.closed":
+            shelved = False
         if entry.assignee is not None:
             assignee = entry.assignee.id
             path.append(assignee)
+            shelved = False
         if entry.type == "dispatch.ticket.whistled":
             whistled += [u for u in (entry.department, entry.member) if u]
     return TicketFacts(
@@ -678,4 +714,5 @@ def facts_of(state: TicketState) -> TicketFacts | None:
         assignee=assignee,
         path=tuple(dict.fromkeys(path)),
         whistled=tuple(dict.fromkeys(whistled)),
+        shelved=shelved,
     )

@@ -58,7 +58,7 @@ def escalated_text(decision: TicketEscalated, who: str) -> str:
 
 
 AGAIN = {"reassigned": "【改派】", "reclassified": "【重新分类派单】", "split": "【拆分派单】",
-         "reopen": "【重新办理】"}  # fmt: skip
+         "reopen": "【重新办理】", "adopted": "【认领】", "handoff": "【恳谈会移交】"}  # fmt: skip
 REVIEW_KINDS = {"reject": "退单", "extend": "延期"}
 
 

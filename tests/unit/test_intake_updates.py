@@ -111,3 +111,10 @@ def test_a_meeting_is_scheduled_ahead_and_held_with_an_outcome_and_minutes() -> 
     assert event.data.handoff == "DEP-SW"  # type: ignore[union-attr]
     with pytest.raises(ValidationError):
         UpdateIn.model_validate({**held, "outcome": "postponed"})
+
+
+def test_every_action_of_the_contract_becomes_an_event() -> None:
+    from services.common.permissions import ACTIONS
+    from services.intake.updates import KINDS
+
+    assert set(KINDS) == set(ACTIONS)

@@ -15,6 +15,8 @@ from schemas.policy import Policy, load_policy
 from schemas.words import CHINA
 from services.reports import Ledger
 
+DAYS = 28  # enough reviews (70% approved) that the sample shows the rate
+
 
 @pytest.fixture(scope="module")
 def policy() -> Policy:
@@ -23,17 +25,17 @@ def policy() -> Policy:
 
 @pytest.fixture(scope="module")
 def weeks(policy: Policy) -> list[CloudEvent]:
-    return list(Simulation(policy, seed=7).run(date(2026, 3, 2), 14, 10_000))
+    return list(Simulation(policy, seed=7).run(date(2026, 3, 2), DAYS, 10_000))
 
 
 def test_the_same_seed_gives_the_same_history(policy: Policy, weeks: list[CloudEvent]) -> None:
-    again = Simulation(policy, seed=7).run(date(2026, 3, 2), 14, 10_000)
+    again = Simulation(policy, seed=7).run(date(2026, 3, 2), DAYS, 10_000)
     assert [encode(e) for e in again] == [encode(e) for e in weeks]
 
 
 def test_requests_arrive_by_day_time_at_the_yearly_rate(weeks: list[CloudEvent]) -> None:
     requests = [e for e in weeks if isinstance(e, RequestReceived)]
-    assert 0.7 * 10_000 / 365 * 14 < len(requests) < 1.3 * 10_000 / 365 * 14
+    assert 0.7 * 10_000 / 365 * DAYS < len(requests) < 1.3 * 10_000 / 365 * DAYS
     hours = Counter(e.data.received_at.astimezone(CHINA).hour for e in requests)
     assert hours[10] > 4 * hours[3]
     inputs = [e.time for e in weeks if not isinstance(e, Decision)]
@@ -65,3 +67,15 @@ def test_some_tickets_are_sent_back_extended_or_invalid_and_the_centre_reviews(
         e for e in weeks if e.type == "dispatch.ticket.closed" and e.data.outcome == "invalid"
     ]  # type: ignore[attr-defined]
     assert len(invalid) == kinds["dispatch.ticket.invalidated"] > 0
+
+
+def test_the_mini_programs_worries_go_on_the_shelf_and_are_adopted(
+    weeks: list[CloudEvent],
+) -> None:
+    kinds = Counter(e.type for e in weeks)
+    assert kinds["dispatch.ticket.shelved"] > 0
+    adopted = [
+        e for e in weeks if e.type == "dispatch.ticket.assigned" and e.data.reason == "adopted"
+    ]  # type: ignore[attr-defined]
+    assert len(adopted) == kinds["dispatch.ticket.adopted"] > 0.9 * kinds["dispatch.ticket.shelved"]
+    assert {a.data.assignee.kind for a in adopted} == {"helper"}  # type: ignore[attr-defined]

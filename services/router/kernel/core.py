@@ -19,7 +19,7 @@ from schemas.events import (
     Unit,
 )
 from schemas.policy import Policy
-from services.router.kernel import assign, escalation, lifecycle, repeats
+from services.router.kernel import assign, escalation, lifecycle, repeats, shelf
 from services.router.kernel import meetings as meetings  # registers 近邻恳谈会
 from services.router.kernel import whistle as whistle  # registers 吹哨报到
 from services.router.kernel import workorder as workorder  # registers its actions
@@ -80,6 +80,8 @@ def on_request(event: RequestReceived, policy: Policy, open_at: OpenTickets) -> 
     joined = repeats.repeat_of(sighting, open_at, d.ticket_id)
     if joined is not None:
         return [classified, *repeats.join(event, d.ticket_id, joined, d.description, policy)]
+    if shelf.goes_on_shelf(event, cls, policy):
+        return [classified, shelf.shelved(event, cls, located, policy)]
     to = assign.first(cls, located, policy)
     deadlines = due(d.received_at, cls.tier, cls.emergency, policy)
     assigned = TicketAssigned(

@@ -30,6 +30,7 @@ from services.router.kernel.deadlines import after, due
 from services.router.kernel.emit import envelope
 from services.router.kernel.lifecycle import escalated
 from services.router.kernel.meetings import meeting_due, unheld
+from services.router.kernel.shelf import unadopted
 from services.router.kernel.state import Ticket, reminder_key
 from services.router.kernel.whistle import next_report_due, unanswered
 from services.router.kernel.workorder import reminded
@@ -60,7 +61,10 @@ def reminder_due(ticket: Ticket, policy: Policy) -> tuple[ReminderReason, dateti
 
 
 def next_check(ticket: Ticket, policy: Policy) -> datetime | None:
-    """When this ticket next needs a look: a reminder, its claim, resolve or feedback deadline."""
+    """When this ticket next needs a look: a reminder, its claim, resolve or feedback deadline,
+    the end of its time on the shelf."""
+    if ticket.status == "shelved":
+        return ticket.shelved_until
     if ticket.status in ("assigned", "claimed"):
         deadline = ticket.claim_by if ticket.status == "assigned" else ticket.resolve_by
         reminder = reminder_due(ticket, policy)
@@ -91,6 +95,8 @@ def _overdue(ticket: Ticket, now: datetime) -> EscalationReason | None:
 def on_tick(ticket: Ticket, tick: ClockTicked, policy: Policy) -> list[Decision]:
     now = tick.time
     cause = f"{ticket.ticket_id}:{ticket.attempt}"
+    if ticket.status == "shelved":
+        return unadopted(ticket, tick, policy)
     if ticket.status == "resolved":
         closes = feedback_due(ticket, policy)
         if closes is None or now < closes:

@@ -40,6 +40,7 @@ STATUS_NAMES = {
     "claimed": "已签收",
     "resolved": "已办结待回访",
     "closed": "已关闭",
+    "shelved": "在解忧超市货架上待认领",
 }
 
 
@@ -102,6 +103,7 @@ def assigned(
     reason: str,
     tier: Tier | None = None,
     due_: Due | None = None,
+    cause_key: str | None = None,
 ) -> TicketAssigned:
     """Assigned again (``reason``: reopen, reassigned, reclassified, split, handoff), with
     deadlines that start now (``due_``, else the tier's), under ``tier`` when it changes."""
@@ -115,6 +117,7 @@ def assigned(
             policy,
             ticket.version,
             subject=ticket.ticket_id,
+            cause_key=cause_key,
         ),
         data=AssignedData(
             ticket_id=ticket.ticket_id,
@@ -264,6 +267,8 @@ def _(event: TicketLinked, ticket: Ticket, policy: Policy) -> list[Decision]:
         )
     if ticket.status in ("resolved", "closed"):
         return [reassigned(ticket, event, policy, "reopen:repeat_report")]
+    if ticket.status == "shelved":
+        return []  # the worry waits on the shelf; the repeat is on its timeline
     _require(ticket, event, "assigned", "claimed")
     if not repeats.escalates(ticket.category, ticket.repeat_raised_at, event.time, policy):
         return []  # raised for a repeat in this window already: the link is on the timeline

@@ -29,13 +29,14 @@ from schemas.events import (
     TicketResolved,
     TicketReviewed,
     TicketReviewRequested,
+    TicketShelved,
     TicketSummoned,
     Tier,
     VolunteerKind,
 )
 from services.router.kernel.places import place_key
 
-Status = Literal["received", "assigned", "claimed", "resolved", "closed"]
+Status = Literal["received", "shelved", "assigned", "claimed", "resolved", "closed"]
 OPEN: frozenset[str] = frozenset({"assigned", "claimed"})
 
 
@@ -94,6 +95,8 @@ class Ticket(BaseModel):
     """committee members whistled in who have not reported in (吹哨报到)"""
     meeting_at: datetime | None = None
     """the 近邻恳谈会 scheduled and not held yet"""
+    shelved_until: datetime | None = None
+    """解忧超市: on the shelf until then"""
     volunteer: tuple[str, VolunteerKind] | None = None
     """五闪: the volunteer who reported it, and what it did (points once resolved)"""
     reminded: tuple[str, ...] = ()
@@ -181,6 +184,18 @@ def _(event: TicketAssigned, ticket: Ticket) -> Ticket:
             "pending": (),
             "reminded": (),
             "meeting_at": None,
+            "shelved_until": None,
+        }
+    )
+
+
+@_mutate.register
+def _(event: TicketShelved, ticket: Ticket) -> Ticket:
+    return ticket.model_copy(
+        update={
+            "status": "shelved",
+            "summary": event.data.summary,
+            "shelved_until": event.data.until,
         }
     )
 

@@ -176,8 +176,9 @@ def _classification(ticket: Ticket, policy: Policy) -> tuple[Classification, Loc
 
 @_decide.register
 def _(event: TicketReassigned, ticket: Ticket, policy: Policy) -> list[Decision]:
-    """改派: to the unit, department or convener named, with deadlines that start now."""
-    _require(ticket, event, "assigned", "claimed")
+    """改派: to the unit, department or convener named, with deadlines that start now (also
+    a worry taken off the shelf by the centre)."""
+    _require(ticket, event, "assigned", "claimed", "shelved")
     to = assign.target_of(event.data.to, policy)
     if to is None:
         raise TransitionError(
@@ -246,7 +247,7 @@ def _(event: TicketReclassified, ticket: Ticket, policy: Policy) -> list[Decisio
 @_decide.register
 def _(event: TicketInvalidated, ticket: Ticket, policy: Policy) -> list[Decision]:
     """无效件 / 不合理诉求: closed ``invalid``, out of every rate."""
-    _require(ticket, event, "assigned", "claimed", "resolved")
+    _require(ticket, event, "assigned", "claimed", "resolved", "shelved")
     reasons = policy.lifecycle.invalid_reasons
     if event.data.reason_code not in reasons:
         known = ", ".join(f"{k} {v}" for k, v in reasons.items())
