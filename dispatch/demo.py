@@ -16,14 +16,15 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from dispatch.flows import FlowError, Placed, play_flows
 from dispatch.stack import Stack, StackError, wait_for_signal
 from schemas import topics
 from schemas.codec import EventDecodeError, decode
 from schemas.events import TicketAssigned, TicketClassified, TicketShelved
+from schemas.policy import load_policy
 from schemas.words import LEVEL_NAMES, RESOLUTION_NAMES, TIER_NAMES
 from services.common.bus import Topics, make_consumer
 from services.common.settings import Settings
-
 
 PLACED = ("已派单", "已上架")  # assigned, or on the 解忧超市 shelf for adoption
 
@@ -37,6 +38,7 @@ class Row:
     category: str = ""
     tier: str = ""
     assignee: str = ""
+    assignee_id: str = ""
     claim_by: str = ""
 
 
@@ -91,6 +93,7 @@ def fold(rows: list[Row], event: object) -> None:
     elif isinstance(event, TicketAssigned) and event.subject in by_ticket:
         row = by_ticket[event.subject]
         row.assignee = f"{event.data.assignee.name}({LEVEL_NAMES[event.data.level]})"
+        row.assignee_id = event.data.assignee.id
         row.claim_by = event.data.claim_by.strftime("%m-%d %H:%M")
         row.status = "已派单"
     elif isinstance(event, TicketShelved) and event.subject in by_ticket:
@@ -100,7 +103,9 @@ def fold(rows: list[Row], event: object) -> None:
         row.status = "已上架"
 
 
-async def play(stack: Stack, timeout: float, console: Console) -> bool:
+async def play(stack: Stack, timeout: float, console: Console) -> list[Row] | None:
+    """The scenario's requests posted and followed until each is assigned or shelved: the
+    rows, or None when that did not happen within ``timeout``."""
     items = scenario()
     rows = [Row(source=i["source"], description=i["description"]) for i in items]
     names = Topics(stack.settings.topic_prefix)
@@ -120,9 +125,9 @@ async def play(stack: Stack, timeout: float, console: Console) -> bool:
                             continue
                 live.update(render(rows, time.monotonic() - started))
                 if all(r.status in PLACED for r in rows):
-                    return True
+                    return rows
                 stack.supervise()
-        return False
+        return None
     finally:
         await consumer.stop()
 
@@ -134,11 +139,21 @@ def run_demo(settings: Settings, keep: bool, timeout: float) -> int:
     try:
         stack.start()
         console.print("\n".join(stack.banner()))
-        ok = asyncio.run(play(stack, timeout, console))
-        if not ok:
+        rows = asyncio.run(play(stack, timeout, console))
+        if rows is None:
             console.print(f"[red]not every request was assigned within {timeout:.0f}s[/red]")
             return 1
-        console.print("[green]场景完成:每条诉求均已派单(或上架解忧超市)。[/green]")
+        console.print("[green]第一幕完成:每条诉求均已派单(或上架解忧超市)。[/green]")
+        placed = [Placed(r.ticket_id, r.source, r.assignee_id, r.description) for r in rows]
+        policy = load_policy(stack.settings.policy, stack.settings.sla_scale)
+        try:
+            asyncio.run(play_flows(stack, placed, policy, console))
+        except (FlowError, StopIteration) as exc:
+            console.print(f"[red]the seeds' flows did not play out: {exc!r}[/red]")
+            return 1
+        console.print(
+            "[green]场景完成:派单、解忧超市、五闪积分、近邻恳谈会、吹哨报到均已演示。[/green]"
+        )
         if keep:
             console.print("--keep: staying up; Ctrl-C stops everything.")
             wait_for_signal(stack.supervise)

@@ -115,4 +115,6 @@ def test_demo_plays_the_scenario_and_exits_zero_leaving_nothing(
             process.kill()
     assert process.returncode == 0, output[-3000:]
     assert "场景完成" in output
+    for played in ("已被 城北党员志愿者老陈 认领", "积 2 分", "移交", "已报到"):  # the seeds' flows
+        assert played in output, output[-3000:]
     assert wait_gone(tree) == set()
