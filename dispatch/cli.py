@@ -92,6 +92,8 @@ def _token_parser(sub: Any) -> None:
 
 def _report_parser(sub: Any) -> None:
     """``dispatch report assess|hotspots --from DATE --to DATE [--by …] [--out DIR]``."""
+    from services.reports.assess import BY_VALUES
+
     text = "三率考核 and 每月一题 hot spots over a period of the history"
     report = sub.add_parser("report", help=text, description=text)
     kinds = report.add_subparsers(dest="report_command", required=True, metavar="REPORT")
@@ -106,8 +108,8 @@ def _report_parser(sub: Any) -> None:
         cmd.add_argument("--to", dest="last", required=True, metavar="DATE")
         if name == "assess":
             cmd.add_argument(
-                "--by", choices=["street", "community", "department", "microgrid"],
-                default="street",
+                "--by", choices=list(BY_VALUES), default="street",
+                help="member: the communities' part-time committee members (吹哨报到)",
             )  # fmt: skip
         cmd.add_argument("--out", default="report-out", metavar="DIR", help="output directory")
         cmd.add_argument(

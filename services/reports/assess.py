@@ -17,9 +17,15 @@ from schemas.policy.grid import Grid, grid_of
 from services.reports.facts import TicketFacts
 from services.reports.period import Period
 
-By = Literal["street", "community", "department", "microgrid"]
+By = Literal["street", "community", "department", "microgrid", "member"]
 BY_VALUES: tuple[str, ...] = get_args(By)
-BY_NAMES = {"street": "街道", "community": "社区", "department": "部门", "microgrid": "微网格"}
+BY_NAMES = {
+    "street": "街道",
+    "community": "社区",
+    "department": "部门",
+    "microgrid": "微网格",
+    "member": "兼职委员",
+}
 SATISFIED_AT_LEAST = 4
 CONVENER_SUFFIX = ":convener"
 
@@ -35,10 +41,14 @@ class Tally:
     satisfied: int = 0
     unsaid: int = 0
     """Latest feedback that did not say ``solved``: counted as not solved."""
+    adopted: int = 0
+    """解忧超市: tickets the unit adopted from the shelf (its first assignment)."""
 
-    def count(self, t: TicketFacts) -> None:
+    def count(self, t: TicketFacts, responded: bool | None = None) -> None:
+        """``responded``: for a committee member, whether it reported in by its deadline."""
         self.received += 1
-        self.responded += t.responded
+        self.responded += t.responded if responded is None else responded
+        self.adopted += t.adopted
         if t.feedback:
             self.with_feedback += 1
             self.solved += t.solved is True
@@ -51,6 +61,7 @@ class Tally:
         satisfaction = _share(self.satisfied, self.with_feedback)
         return {
             "received": self.received,
+            "adopted": self.adopted,
             "responded": self.responded,
             "response_rate": _round(response),
             "with_feedback": self.with_feedback,
@@ -108,6 +119,10 @@ def unit_name(unit_id: str, policy: Policy) -> str:
     dep = policy.department_by_id.get(unit_id)
     if dep is not None:
         return dep.name
+    member = grid_of(policy).members.get(unit_id)
+    if member is not None:
+        org = f"({member[1].org})" if member[1].org else ""
+        return f"{member[1].name}{org}"
     placed = grid_of(policy).by_id.get(unit_id)
     return placed.name if placed is not None else unit_id
 
@@ -139,6 +154,11 @@ def assessment(
             continue
         total.count(t)
         trend[period.bucket(t.received_at)].count(t)
+        if by == "member":  # 吹哨报到: a member's record is the tickets it was whistled in on
+            for member, report_by, reported in t.summons:
+                on_time = reported is not None and reported <= report_by
+                units.setdefault(member, Tally()).count(t, responded=on_time)
+            continue
         unit = unit_of(t, by, grid)
         if unit is None:
             unplaced += 1
@@ -168,6 +188,13 @@ def assessment(
 
 
 def notes(total: Tally, invalid: int, unplaced: int, by: str) -> list[str]:
+    if by == "member":
+        return [
+            "兼职委员一行统计其被吹哨报到的工单(按受理时间落在统计期内)。",
+            "响应率:在报到时限内报到(report_in)的次数占被吹哨次数的比例。",
+            "解决率、满意率:这些工单有回访的,按最近一次回访计;满意指满意度 ≥ 4。",
+            f"无效件 {invalid} 件不计入任何比率;全区合计为统计期内全部工单。",
+        ]
     found = [
         "受理量按首次派单的承办单位统计,以受理时间(北京时间)落在统计期内为准。",
         "响应率:在首次派单的签收时限内签收的工单占比。",
@@ -176,6 +203,8 @@ def notes(total: Tally, invalid: int, unplaced: int, by: str) -> list[str]:
         f"回访未说明是否解决的 {total.unsaid} 件按未解决计(只有 solved: true 计为已解决)。",
         "尚无回访的单位,综合得分只按响应率计(其余权重按比例放大)。",
     ]
+    if total.adopted:
+        found.append(f"解忧超市货架上被认领的 {total.adopted} 件计入认领单位(adopted 列)。")
     if unplaced:
         where = "部门" if by == "department" else "网格"
         found.append(

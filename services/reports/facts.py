@@ -19,6 +19,8 @@ from schemas.events import (
     TicketClassified,
     TicketClosed,
     TicketFeedback,
+    TicketReportedIn,
+    TicketSummoned,
 )
 
 
@@ -47,6 +49,11 @@ class TicketFacts:
     invalid: bool
     repeat: bool
     """Closed as merged into an open ticket: a repeat report (多次反映)."""
+    adopted: bool = False
+    """解忧超市: the first assignment was an adoption from the shelf (认领/认购)."""
+    summons: tuple[tuple[str, datetime, datetime | None], ...] = ()
+    """吹哨报到: each committee member whistled in, by when it had to report in, and when it
+    first did (None: never)."""
 
     @property
     def responded(self) -> bool:
@@ -64,13 +71,17 @@ class _Pieces:
     category: str | None = None
     classified: tuple[datetime, str, str, str] | None = None
     """(time, category, category name, unit id) of the earliest classification."""
-    assigned: tuple[datetime, str, str, datetime] | None = None
-    """(time, assignee id, assignee kind, claim_by) of the earliest assignment."""
+    assigned: tuple[datetime, str, str, datetime, str | None] | None = None
+    """(time, assignee id, assignee kind, claim_by, reason) of the earliest assignment."""
     claimed_at: datetime | None = None
     feedback: tuple[datetime, bool | None, int] | None = None
     """(time, solved, satisfaction) of the latest feedback."""
     invalid: bool = False
     repeat: bool = False
+    summons: dict[str, datetime] = field(default_factory=dict)
+    """member → the report-by of its earliest summons"""
+    reports: dict[str, datetime] = field(default_factory=dict)
+    """reporting unit → its earliest report_in"""
 
 
 WANTED = frozenset(
@@ -81,6 +92,8 @@ WANTED = frozenset(
         "dispatch.ticket.claimed",
         "dispatch.ticket.feedback",
         "dispatch.ticket.closed",
+        "dispatch.ticket.summoned",
+        "dispatch.ticket.reported_in",
     }
 )
 """The event types the facts rest on."""
@@ -111,8 +124,13 @@ class Ledger:
         elif isinstance(event, TicketAssigned):
             self._record(
                 event.type, event.time, data.ticket_id,
-                (data.assignee.id, data.assignee.kind, data.claim_by),
+                (data.assignee.id, data.assignee.kind, data.claim_by, data.reason),
             )  # fmt: skip
+        elif isinstance(event, TicketSummoned):
+            self._record(event.type, event.time, data.ticket_id, (data.member.id, data.report_by))
+        elif isinstance(event, TicketReportedIn):
+            unit = data.principal.unit if data.principal is not None else None
+            self._record(event.type, event.time, data.ticket_id, unit)
         elif isinstance(event, TicketFeedback):
             self._record(event.type, event.time, data.ticket_id, (data.solved, data.satisfaction))
         elif isinstance(event, TicketClosed):
@@ -136,10 +154,17 @@ class Ledger:
                 (data["category"], data["category_name"], data["unit"]["id"]),
             )  # fmt: skip
         elif kind == "dispatch.ticket.assigned":
-            who = data["assignee"]
+            who, why = data["assignee"], data.get("reason")
             self._record(
-                kind, time, data["ticket_id"], (who["id"], who["kind"], _when(data["claim_by"]))
-            )
+                kind, time, data["ticket_id"],
+                (who["id"], who["kind"], _when(data["claim_by"]), why),
+            )  # fmt: skip
+        elif kind == "dispatch.ticket.summoned":
+            called = (data["member"]["id"], _when(data["report_by"]))
+            self._record(kind, time, data["ticket_id"], called)
+        elif kind == "dispatch.ticket.reported_in":
+            unit = (data.get("principal") or {}).get("unit")
+            self._record(kind, time, data["ticket_id"], unit)
         elif kind == "dispatch.ticket.feedback":
             self._record(kind, time, data["ticket_id"], (data.get("solved"), data["satisfaction"]))
         elif kind == "dispatch.ticket.closed":
@@ -164,6 +189,13 @@ class Ledger:
         elif kind == "dispatch.ticket.feedback":
             if p.feedback is None or time >= p.feedback[0]:
                 p.feedback = (time, *value)
+        elif kind == "dispatch.ticket.summoned":
+            member, report_by = value
+            if member not in p.summons or report_by < p.summons[member]:
+                p.summons[member] = report_by
+        elif kind == "dispatch.ticket.reported_in":
+            if value is not None and (value not in p.reports or time < p.reports[value]):
+                p.reports[value] = time
         elif value == "invalid":
             p.invalid = True
         elif value == "merged":
@@ -205,4 +237,9 @@ def _facts(ticket_id: str, p: _Pieces) -> TicketFacts:
         satisfaction=feedback[2] if feedback else None,
         invalid=p.invalid,
         repeat=p.repeat,
+        adopted=assigned is not None and assigned[4] == "adopted",
+        summons=tuple(
+            (member, report_by, p.reports.get(member))
+            for member, report_by in sorted(p.summons.items())
+        ),
     )

@@ -11,8 +11,8 @@ import orjson
 from services.reports.page import assessment_page, hotspots_page
 
 ASSESSMENT_COLUMNS = [
-    "rank", "unit_id", "unit_name", "received", "responded", "response_rate", "with_feedback",
-    "solved", "resolution_rate", "satisfied", "satisfaction_rate", "score",
+    "rank", "unit_id", "unit_name", "received", "adopted", "responded", "response_rate",
+    "with_feedback", "solved", "resolution_rate", "satisfied", "satisfaction_rate", "score",
 ]  # fmt: skip
 HOTSPOT_COLUMNS = [
     "rank", "category", "category_name", "place_id", "place_name", "street_name", "count",

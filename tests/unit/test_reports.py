@@ -206,18 +206,18 @@ def test_assessment_by_community_counts_every_figure(policy: Policy) -> None:
     cb, fq = report["rows"]
     assert cb == {
         "unit_id": "CM-CB", "unit_name": "城北社区", "rank": 1,
-        "received": 4, "responded": 3, "response_rate": 0.75,
+        "received": 4, "adopted": 0, "responded": 3, "response_rate": 0.75,
         "with_feedback": 3, "solved": 2, "resolution_rate": 0.6667,
         "satisfied": 3, "satisfaction_rate": 1.0, "score": 80.83,
     }  # fmt: skip
     assert fq == {
         "unit_id": "CM-FQ", "unit_name": "府前社区", "rank": 2,
-        "received": 2, "responded": 0, "response_rate": 0.0,
+        "received": 2, "adopted": 0, "responded": 0, "response_rate": 0.0,
         "with_feedback": 2, "solved": 1, "resolution_rate": 0.5,
         "satisfied": 0, "satisfaction_rate": 0.0, "score": 17.5,
     }  # fmt: skip
     assert report["total"] == {
-        "received": 7, "responded": 4, "response_rate": 0.5714,
+        "received": 7, "adopted": 0, "responded": 4, "response_rate": 0.5714,
         "with_feedback": 6, "solved": 4, "resolution_rate": 0.6667,
         "satisfied": 4, "satisfaction_rate": 0.6667, "score": 63.81,
     }  # fmt: skip
@@ -275,8 +275,8 @@ def test_reports_write_csv_json_and_html(policy: Policy, tmp_path: Path) -> None
         f"{n}.{x}" for n in ("assessment", "hotspots") for x in ("csv", "json", "html")
     )
     lines = (tmp_path / "assessment.csv").read_text(encoding="utf-8-sig").splitlines()
-    assert lines[0].startswith("rank,unit_id,unit_name,received,responded,response_rate")
-    assert lines[1] == "1,CM-CB,城北社区,4,3,0.75,3,2,0.6667,3,1.0,80.83"
+    assert lines[0].startswith("rank,unit_id,unit_name,received,adopted,responded,response_rate")
+    assert lines[1] == "1,CM-CB,城北社区,4,0,3,0.75,3,2,0.6667,3,1.0,80.83"
     page = (tmp_path / "hotspots.html").read_text(encoding="utf-8")
     assert "每月一题" in page and "Chart.js v4" in page and "<script src" not in page
 

@@ -24,6 +24,7 @@ from schemas.words import CHINA
 from services.intake.models import RequestIn, received_event
 from services.intake.shelf import shelf_page
 from services.intake.views import TicketState, apply, facts_of, view
+from services.reports import Ledger, Period, assessment
 from services.router.kernel.core import TransitionError, decide, step
 from services.router.kernel.escalation import next_check
 from services.router.kernel.state import Ticket
@@ -167,3 +168,16 @@ def test_the_shelf_shows_it_masked_and_only_while_it_waits(policy: Policy) -> No
     assert shelf_page([adopted], None, 10, 0).total == 0
     facts = facts_of(state)
     assert facts is not None and not facts.shelved and facts.assignee == "helper:城北党员志愿者老陈"
+
+
+def test_a_department_adopting_a_worry_counts_it_in_its_assessment_row(policy: Policy) -> None:
+    ticket, events = shelved(policy, 6)
+    handler = Principal(kind="handler", name="水务局值班室", unit="DEP-SW")
+    adopted = adopt(ticket, 30, handler)
+    _, out = step(ticket, adopted, policy)
+    facts = Ledger().extend([*events, adopted, *out]).facts()
+    assert [f.adopted for f in facts] == [True]
+    report = assessment(facts, Period.parse("2026-02-10", "2026-02-10"), "department", policy)
+    [row] = report["rows"]
+    assert (row["unit_id"], row["received"], row["adopted"]) == ("DEP-SW", 1, 1)
+    assert any("认领" in n for n in report["notes"])

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import orjson
 import pytest
 
+from schemas.codec import encode
 from schemas.envelope import CloudEvent, derive_id
 from schemas.events import (
     ClockData,
@@ -26,6 +28,7 @@ from schemas.policy import Policy, load_policy
 from schemas.words import CHINA
 from services.intake.models import RequestIn, received_event
 from services.intake.views import TicketState, apply, facts_of, view
+from services.reports import Ledger, Period, assessment
 from services.router.kernel.core import TransitionError, decide, step
 from services.router.kernel.escalation import next_check
 from services.router.kernel.state import Ticket
@@ -236,3 +239,32 @@ def test_the_view_shows_who_was_whistled_in_and_a_departments_report_as_its_clai
     assert reported == ["JZ-CB-01", "DEP-CG"]
     facts = facts_of(state)
     assert facts is not None and set(facts.whistled) == {"JZ-CB-01", "DEP-CG"}
+
+
+def test_the_assessment_by_member_counts_each_whistle_and_its_report_in_time(
+    policy: Policy,
+) -> None:
+    events: list[CloudEvent] = []
+    for n, reports in ((11, True), (12, False)):
+        first = received("城北新村南区7幢楼道堆满杂物,物业不清理", n)
+        ticket, out = step(None, first, policy)
+        assert ticket is not None
+        events += [first, *out]
+        steps: list[CloudEvent] = [claim(ticket, 5), whistle(ticket, 10, member="JZ-CB-01")]
+        if reports:
+            steps.append(report_in(ticket, 20, "JZ-CB-01"))
+        for event in steps:
+            ticket, out = step(ticket, event, policy)
+            assert ticket is not None
+            events += [event, *out]
+    period = Period.parse("2026-02-10", "2026-02-10")
+    facts = Ledger().extend(events).facts()
+    from_json = Ledger()
+    for event in events:
+        from_json.add_json(orjson.loads(encode(event)))
+    assert from_json.facts() == facts  # the log's documents fold to the same facts
+    report = assessment(facts, period, "member", policy)
+    [row] = report["rows"]
+    assert row["unit_id"] == "JZ-CB-01" and "物业" in row["unit_name"]
+    assert (row["received"], row["responded"], row["response_rate"]) == (2, 1, 0.5)
+    assert report["total"]["received"] == 2
