@@ -32,6 +32,7 @@ LEVEL_NAMES = {
     "street": "街道",
     "district": "区",
 }
+MEETING_OUTCOMES = {"agreed": "达成一致", "not_agreed": "未达成一致"}
 RESOLUTION_NAMES = {"government": "政府解决类", "market": "市场解决类", "charity": "爱心救助类"}
 REASON_NAMES = {
     "claim_overdue": "超时未签收",

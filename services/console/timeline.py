@@ -37,6 +37,7 @@ from schemas.events import (
 from schemas.words import (
     CHINA,
     LEVEL_NAMES,
+    MEETING_OUTCOMES,
     REASON_NAMES,
     RESOLUTION_NAMES,
     SOURCE_NAMES,
@@ -60,7 +61,6 @@ UPDATE_TITLES = {
     "dispatch.ticket.meeting_held": "召开近邻恳谈会",
     "dispatch.ticket.adopted": "认领(解忧超市)",
 }
-MEETING_OUTCOMES = {"agreed": "达成一致", "not_agreed": "未达成一致"}
 OUTCOME_NAMES = {"resolved": "办结", "merged": "并入重复件", "invalid": "无效件"}
 
 AGAIN_NAMES = {"reassigned": "改派", "reclassified": "重新分类后派单", "split": "拆分派单",

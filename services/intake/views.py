@@ -54,6 +54,7 @@ from schemas.events import (
 from schemas.words import (
     CHINA,
     LEVEL_NAMES,
+    MEETING_OUTCOMES,
     REASON_NAMES,
     RESOLUTION_NAMES,
     SOURCE_NAMES,
@@ -168,7 +169,6 @@ UPDATE_WORDS = {
     "hold": "召开恳谈会",
     "adopt": "认领",
 }
-MEETING_OUTCOMES = {"agreed": "达成一致", "not_agreed": "未达成一致"}
 KIND_WORDS = {"reject": "退单", "extend": "延期"}
 MOVES = {
     "dispatch.ticket.assigned",

@@ -8,8 +8,6 @@ import pytest
 
 from schemas.envelope import CloudEvent, derive_id
 from schemas.events import (
-    ClockData,
-    ClockTicked,
     TicketClaimed,
     TicketClosed,
     TicketEscalated,
@@ -23,6 +21,7 @@ from services.router.kernel.core import step
 from services.router.kernel.escalation import next_check
 from services.router.kernel.state import Ticket
 from tests.conftest import SMALL_POLICY
+from tests.unit.ticks import tick
 
 
 def at(month: int, day: int, hour: int, minute: int = 0) -> datetime:
@@ -32,18 +31,6 @@ def at(month: int, day: int, hour: int, minute: int = 0) -> datetime:
 @pytest.fixture(scope="module")
 def policy() -> Policy:
     return load_policy(SMALL_POLICY)
-
-
-def tick(when: datetime) -> ClockTicked:
-    return ClockTicked(
-        id=derive_id("clock:0", when.isoformat()),
-        source="/dispatch/router",
-        time=when,
-        subject="clock-0",
-        causationid="clock:0",
-        correlationid="clock:0",
-        data=ClockData(partition=0),
-    )
 
 
 def opened(policy: Policy, text: str, when: datetime) -> Ticket:

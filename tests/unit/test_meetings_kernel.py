@@ -9,8 +9,6 @@ import pytest
 
 from schemas.envelope import CloudEvent, derive_id
 from schemas.events import (
-    ClockData,
-    ClockTicked,
     FeedbackData,
     MeetingHeldData,
     MeetingScheduledData,
@@ -31,6 +29,7 @@ from services.intake.views import TicketState, apply, view
 from services.router.kernel.core import TransitionError, decide, step
 from services.router.kernel.state import Ticket
 from tests.conftest import SMALL_POLICY
+from tests.unit.ticks import tick
 
 T0 = datetime(2026, 2, 10, 9, 0, tzinfo=CHINA)  # a Tuesday, in working hours
 CONVENER = Principal(kind="handler", name="召集人", unit="CM-CB:convener")
@@ -88,18 +87,6 @@ def hold(
         handoff=handoff,
     )
     return TicketMeetingHeld(**common(ticket, f"hold:{outcome}", when), data=data)  # type: ignore[arg-type]
-
-
-def tick(when: datetime) -> ClockTicked:
-    return ClockTicked(
-        id=derive_id("clock:0", when.isoformat()),
-        source="/dispatch/router",
-        time=when,
-        subject="clock-0",
-        causationid="clock:0",
-        correlationid="clock:0",
-        data=ClockData(partition=0),
-    )
 
 
 def run(policy: Policy, ticket: Ticket, event: CloudEvent) -> tuple[Ticket, list[CloudEvent]]:

@@ -9,7 +9,6 @@ import pytest
 
 from schemas.envelope import CloudEvent, derive_id
 from schemas.events import (
-    ClockData,
     ClockTicked,
     Principal,
     RequestReceived,
@@ -29,6 +28,7 @@ from services.router.kernel.core import TransitionError, decide, step
 from services.router.kernel.escalation import next_check
 from services.router.kernel.state import Ticket
 from tests.conftest import SMALL_POLICY
+from tests.unit.ticks import tick as clock_tick
 
 T0 = datetime(2026, 2, 10, 9, 0, tzinfo=CHINA)
 
@@ -70,16 +70,7 @@ def adopt(ticket: Ticket, minutes: int, who: Principal) -> TicketAdopted:
 
 
 def tick(minutes: float) -> ClockTicked:
-    when = T0 + timedelta(minutes=minutes)
-    return ClockTicked(
-        id=derive_id("clock:0", when.isoformat()),
-        source="/dispatch/router",
-        time=when,
-        subject="clock-0",
-        causationid="clock:0",
-        correlationid="clock:0",
-        data=ClockData(partition=0),
-    )
+    return clock_tick(T0 + timedelta(minutes=minutes))
 
 
 HELPER = Principal(kind="helper", name="城北党员志愿者老陈")

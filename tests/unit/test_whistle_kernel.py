@@ -11,7 +11,6 @@ import pytest
 from schemas.codec import encode
 from schemas.envelope import CloudEvent, derive_id
 from schemas.events import (
-    ClockData,
     ClockTicked,
     Principal,
     RequestReceived,
@@ -33,6 +32,7 @@ from services.router.kernel.core import TransitionError, decide, step
 from services.router.kernel.escalation import next_check
 from services.router.kernel.state import Ticket
 from tests.conftest import SMALL_POLICY
+from tests.unit.ticks import tick as clock_tick
 
 T0 = datetime(2026, 2, 10, 9, 0, tzinfo=CHINA)  # a Tuesday, in working hours
 
@@ -96,17 +96,8 @@ def claim(ticket: Ticket, minutes: int) -> TicketClaimed:
     return TicketClaimed(**common(ticket, "claim", minutes), data=data)  # type: ignore[arg-type]
 
 
-def tick(minutes: int) -> ClockTicked:
-    when = at(minutes)
-    return ClockTicked(
-        id=derive_id("clock:0", when.isoformat()),
-        source="/dispatch/router",
-        time=when,
-        subject="clock-0",
-        causationid="clock:0",
-        correlationid="clock:0",
-        data=ClockData(partition=0),
-    )
+def tick(minutes: float) -> ClockTicked:
+    return clock_tick(T0 + timedelta(minutes=minutes))
 
 
 def run(policy: Policy, ticket: Ticket, event: CloudEvent) -> tuple[Ticket, list[object]]:
