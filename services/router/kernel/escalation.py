@@ -25,10 +25,9 @@ from schemas.events import (
     TicketClosed,
 )
 from schemas.policy import Policy
-from services.router.kernel import assign
-from services.router.kernel.deadlines import after, due
+from services.router.kernel.deadlines import after
 from services.router.kernel.emit import envelope
-from services.router.kernel.lifecycle import escalated
+from services.router.kernel.lifecycle import one_up
 from services.router.kernel.meetings import meeting_due, unheld
 from services.router.kernel.shelf import unadopted
 from services.router.kernel.state import Ticket, reminder_key
@@ -133,13 +132,4 @@ def on_tick(ticket: Ticket, tick: ClockTicked, policy: Policy) -> list[Decision]
     reason = _overdue(ticket, now)
     if reason is None:
         return []
-    assert ticket.assignee is not None and ticket.tier is not None
-    to = assign.next_up(ticket.assignee, policy)
-    if to is None:
-        return []
-    deadlines = due(now, ticket.tier, ticket.emergency, policy)
-    return [
-        escalated(
-            ticket, tick, policy, to, reason, deadlines, f"escalated:{reason}", cause_key=cause
-        )
-    ]
+    return one_up(ticket, tick, policy, reason, f"escalated:{reason}", cause)

@@ -88,6 +88,24 @@ def escalated(
     )
 
 
+def one_up(
+    ticket: Ticket,
+    tick: CloudEvent,
+    policy: Policy,
+    reason: EscalationReason,
+    purpose: str,
+    cause_key: str,
+) -> list[Decision]:
+    """Something overdue on a tick: the unit above the assignee takes the ticket, with the
+    tier's deadlines from now; nothing at the top (the district command center)."""
+    assert ticket.assignee is not None and ticket.tier is not None
+    to = assign.next_up(ticket.assignee, policy)
+    if to is None:
+        return []
+    deadlines = due(tick.time, ticket.tier, ticket.emergency, policy)
+    return [escalated(ticket, tick, policy, to, reason, deadlines, purpose, cause_key=cause_key)]
+
+
 def reassigned(ticket: Ticket, event: CloudEvent, policy: Policy, rule: str) -> TicketAssigned:
     """Back to the same handler with new deadlines (reopen, 重新办理)."""
     assert ticket.level is not None and ticket.assignee is not None

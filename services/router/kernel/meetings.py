@@ -23,9 +23,9 @@ from schemas.events import TicketMeetingHeld, TicketMeetingScheduled
 from schemas.policy import Policy
 from services.router.kernel import assign
 from services.router.kernel.assign import CONVENER_SUFFIX, Target
-from services.router.kernel.deadlines import after, due, due_for
+from services.router.kernel.deadlines import after, due_for
 from services.router.kernel.errors import TransitionError
-from services.router.kernel.lifecycle import _decide, _require, assigned, escalated
+from services.router.kernel.lifecycle import _decide, _require, assigned, one_up
 from services.router.kernel.state import Ticket
 
 
@@ -93,21 +93,5 @@ def unheld(ticket: Ticket, tick: CloudEvent, policy: Policy) -> list[Decision]:
     deadline = meeting_due(ticket, policy)
     if deadline is None or tick.time < deadline:
         return []
-    assert ticket.assignee is not None and ticket.tier is not None
-    to = assign.next_up(ticket.assignee, policy)
-    if to is None:
-        return []
-    deadlines = due(tick.time, ticket.tier, ticket.emergency, policy)
     key = f"{ticket.ticket_id}:{ticket.attempt}:meeting"
-    return [
-        escalated(
-            ticket,
-            tick,
-            policy,
-            to,
-            "meeting_overdue",
-            deadlines,
-            "escalated:meeting_overdue",
-            cause_key=key,
-        )
-    ]
+    return one_up(ticket, tick, policy, "meeting_overdue", "escalated:meeting_overdue", key)

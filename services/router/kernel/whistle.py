@@ -25,10 +25,10 @@ from schemas.policy import Policy
 from schemas.policy.grid import grid_of
 from services.router.kernel import assign
 from services.router.kernel.assign import CONVENER_SUFFIX, Target
-from services.router.kernel.deadlines import Due, after, due
+from services.router.kernel.deadlines import Due, after
 from services.router.kernel.emit import envelope
 from services.router.kernel.errors import TransitionError
-from services.router.kernel.lifecycle import _decide, _require, escalated
+from services.router.kernel.lifecycle import _decide, _require, escalated, one_up
 from services.router.kernel.state import Summons, Ticket
 
 
@@ -127,11 +127,6 @@ def unanswered(ticket: Ticket, tick: CloudEvent, policy: Policy) -> list[Decisio
     late = lapsed(ticket, tick.time)
     if late is None or not ticket.is_open:
         return []
-    assert ticket.assignee is not None and ticket.tier is not None
-    to = assign.next_up(ticket.assignee, policy)
-    if to is None:
-        return []
-    deadlines = due(tick.time, ticket.tier, ticket.emergency, policy)
     purpose = f"escalated:whistle:unanswered:{late.member}"
     key = f"{ticket.ticket_id}:summons:{late.whistle}"
-    return [escalated(ticket, tick, policy, to, "whistle", deadlines, purpose, cause_key=key)]
+    return one_up(ticket, tick, policy, "whistle", purpose, key)
