@@ -34,6 +34,13 @@ LEVEL_NAMES = {
 }
 MEETING_OUTCOMES = {"agreed": "达成一致", "not_agreed": "未达成一致"}
 RESOLUTION_NAMES = {"government": "政府解决类", "market": "市场解决类", "charity": "爱心救助类"}
+VOLUNTEER_KIND_NAMES = {
+    "help": "闪帮",
+    "photo": "闪拍",
+    "publicity": "闪宣",
+    "remove": "闪除",
+    "report": "闪报",
+}
 REASON_NAMES = {
     "claim_overdue": "超时未签收",
     "resolve_overdue": "超时未办结",
@@ -52,6 +59,7 @@ STATUS_NAMES = {
     "rejected": "已退单",
     "resolved": "已办结",
     "reopened": "重新办理",
+    "shelved": "解忧超市待认领",
     "closed": "已关闭",
 }
 

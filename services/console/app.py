@@ -26,6 +26,7 @@ from services.common.settings import Settings
 from services.console.kpis import Kpis
 from services.console.pages import mount_pages
 from services.console.tickets import Tickets
+from services.console.volunteers import Volunteers
 from services.reports import Ledger, Period, PeriodError, assessment, hotspots
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ WATCHED = (
     topics.DECISIONS,
     topics.NOTIFICATIONS,
     topics.DEADLETTER,
+    topics.POINTS,  # 五闪积分: the volunteers' ranking
 )
 
 
@@ -46,6 +48,7 @@ class Board:
         self.kpis = Kpis()
         self.history = Ledger()  # the facts of 三率考核 and 每月一题 (services/reports)
         self.tickets = Tickets()  # the pages' store (pages.py)
+        self.volunteers = Volunteers()  # 五闪: awards and masked names
         self.listeners: set[asyncio.Queue[bytes]] = set()
 
     def publish(self, payload: bytes) -> None:
@@ -73,6 +76,7 @@ async def follow(board: Board, bootstrap: str, names: Topics) -> None:
             for event in sorted(events, key=lambda e: e.time):
                 board.history.add(event)
                 board.tickets.fold(event)
+                board.volunteers.fold(event)
                 if board.kpis.fold(event) and event.TOPIC == topics.DECISIONS:
                     # masked: a summary quotes the resident's description
                     board.publish(mask_text(orjson.dumps(to_dict(event)).decode()).encode())

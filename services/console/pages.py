@@ -14,8 +14,8 @@ from fastapi.staticfiles import StaticFiles
 
 from schemas.policy import load_policy
 from services.common.settings import Settings
-from services.console import actions, reports, views
-from services.console.site import LATER, Board, Console, Unauthorized
+from services.console import actions, reports, seeds, views
+from services.console.site import Board, Console, Unauthorized
 from services.reports.assess import BY_NAMES
 
 
@@ -71,21 +71,16 @@ def mount_pages(app: FastAPI, board: Board, settings: Settings) -> None:
         first, last = reports.this_month()
         return shell("/hotspots", "hotspots", "诉求热点", first=first, last=last)
 
-    for path, (title, what) in LATER.items():
-        app.add_api_route(
-            path,
-            _later_page(console, path, title, what),
-            methods=["GET"],
-            response_class=HTMLResponse,
-        )
+    @app.get("/shelf", response_class=HTMLResponse)
+    async def shelf_page() -> str:
+        return shell("/shelf", "shelf", "解忧超市")
+
+    @app.get("/volunteers", response_class=HTMLResponse)
+    async def volunteers_page() -> str:
+        first, last = reports.this_month()
+        return shell("/volunteers", "volunteers", "五闪志愿者", first=first, last=last)
 
     app.include_router(views.router(console))
     app.include_router(reports.router(console))
+    app.include_router(seeds.router(console))
     app.include_router(actions.router(console))
-
-
-def _later_page(console: Console, path: str, title: str, what: str) -> Any:
-    async def page() -> str:
-        return console.render("shell.html", path=path, view="later", title=title, what=what)
-
-    return page

@@ -10,12 +10,22 @@ from fastapi import Depends, Header, Request
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from schemas.policy import Policy
-from schemas.words import CHINA, LEVEL_NAMES, REASON_NAMES, SOURCE_NAMES, STATUS_NAMES, TIER_NAMES
+from schemas.words import (
+    CHINA,
+    LEVEL_NAMES,
+    REASON_NAMES,
+    RESOLUTION_NAMES,
+    SOURCE_NAMES,
+    STATUS_NAMES,
+    TIER_NAMES,
+    VOLUNTEER_KIND_NAMES,
+)
 from services.common.settings import Settings
 from services.console.kpis import Kpis
 from services.console.signin import Principal, operator_from
 from services.console.tickets import Tickets
 from services.console.timeline import hm
+from services.console.volunteers import Volunteers
 from services.reports import Ledger
 
 NAV = (
@@ -27,13 +37,6 @@ NAV = (
     ("/shelf", "解忧超市"),
     ("/volunteers", "五闪志愿者"),
 )
-# Pages whose data arrives with other issues (reports, the seeds' own systems): what they will
-# show, until then.
-LATER = {
-    "/shelf": ("解忧超市", "上架待认领的诉求,按政府、市场、公益分类"),
-    "/volunteers": ("五闪志愿者", "志愿者闪帮、闪拍、闪宣、闪除、闪报的积分排名"),
-}
-
 
 FIGURES = (
     ("received", "受理"),
@@ -63,6 +66,7 @@ class Board(Protocol):
     kpis: Kpis
     tickets: Tickets
     history: Ledger  # the facts of 三率考核 and 每月一题 (services/reports)
+    volunteers: Volunteers  # 五闪积分
     listeners: set[asyncio.Queue[bytes]]
 
 
@@ -88,6 +92,8 @@ def templates() -> Environment:
         TIERS=TIER_NAMES,
         LEVELS=LEVEL_NAMES,
         SOURCES=SOURCE_NAMES,
+        RESOLUTIONS=RESOLUTION_NAMES,
+        VOLUNTEER_KINDS=VOLUNTEER_KIND_NAMES,
         STATUSES={**STATUS_NAMES, "rejected": "已退单(待处理)"},
     )
     return env

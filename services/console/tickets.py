@@ -27,6 +27,7 @@ from schemas.events import (
     TicketResolved,
     TicketReviewed,
     TicketReviewRequested,
+    TicketShelved,
 )
 from schemas.words import watch
 from services.common.privacy import mask_text
@@ -66,6 +67,9 @@ class Ticket:
     status: str = "received"  # received, classified, assigned, escalated, claimed, resolved, …
     pending: str = ""  # a 退单 or 延期 awaiting the centre's review: its event id
     outcome: str = ""  # closed: resolved, merged, invalid
+    shelf: str = ""  # 解忧超市: the resolution type it was shelved under (government, market …)
+    shelf_until: datetime | None = None  # unadopted by then, it is assigned to its place
+    adopted_at: datetime | None = None  # taken off the shelf by an adopter (认领)
     move: tuple[datetime, str, str] | None = None  # the handler's latest: time, status, id
     units: set[str] = field(default_factory=set)  # every unit it was placed at or assigned to
     lines: list[Line] = field(default_factory=list)
@@ -163,6 +167,11 @@ class Tickets:
                 t.pending = ""
         elif isinstance(event, TicketDeadlineChanged):
             t.resolve_by = event.data.resolve_by
+        elif isinstance(event, TicketShelved):
+            t.shelf, t.shelf_until = event.data.resolution, event.data.until
+            t.unit_id, t.unit_name = event.data.unit.id, event.data.unit.name
+            if t.assigned_at is None and not t.closed:  # an adoption read first stands
+                t.status = "shelved"
         elif isinstance(event, TicketClosed):
             t.outcome, t.status, t.pending = event.data.outcome, "closed", ""
         elif isinstance(event, NotificationSent | NotificationFailed | InputRejected):
@@ -177,6 +186,8 @@ class Tickets:
         t.claim_by, t.resolve_by, t.assigned_at = d.claim_by, d.resolve_by, event.time
         t.units.add(d.assignee.id.removesuffix(":convener"))
         t.pending = ""
+        if isinstance(event, TicketAssigned) and d.reason == "adopted":
+            t.adopted_at = event.time
         if not t.closed:
             t.status = "assigned" if isinstance(event, TicketAssigned) else "escalated"
         self._settle(t)
@@ -199,6 +210,18 @@ class Tickets:
         known = [t for t in self.by_id.values() if t.known]
         known.sort(key=lambda t: t.received_at or t.lines[0].time, reverse=True)
         return known
+
+    def shelved(self) -> list[Ticket]:
+        """解忧超市: the worries on the shelf, oldest first."""
+        found = [t for t in self.by_id.values() if t.known and t.status == "shelved"]
+        found.sort(key=lambda t: (t.received_at or t.lines[0].time, t.ticket_id))
+        return found
+
+    def adopted(self, limit: int) -> list[Ticket]:
+        """The latest worries adopted off the shelf, newest first."""
+        found = [(t.adopted_at, t) for t in self.by_id.values() if t.known and t.adopted_at]
+        found.sort(key=lambda pair: pair[0], reverse=True)
+        return [t for _, t in found[:limit]]
 
     def open(self) -> list[Ticket]:
         return [t for t in self.by_id.values() if t.known and not t.closed]

@@ -14,9 +14,9 @@ from schemas.codec import EventDecodeError, decode
 from schemas.envelope import CloudEvent
 from schemas.events import InputRejected, PointsAwarded
 from services.common.bus import Topics
-from services.intake.points import Award
 from services.intake.tail import Record, Tail
 from services.intake.views import TicketState, TicketView, apply, refused_update, view
+from services.reports.volunteers import Award
 
 log = logging.getLogger(__name__)
 

@@ -15,13 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from schemas.events import Resolution
 from services.common.bus import publish
 from services.common.identity import label
+from services.common.privacy import mask_name
 from services.intake import docs
 from services.intake.adapters import ADAPTERS, AdapterError
 from services.intake.admission import BrokerUnavailableError
 from services.intake.auth import Caller, IntakeDep, Source
 from services.intake.guard import Permitted, state_errors, visible_view
 from services.intake.models import RequestIn, aware, now, source_errors
-from services.intake.points import Ranking, ranking
 from services.intake.problems import ProblemError, validation_entries
 from services.intake.runtime import Intake
 from services.intake.shelf import ShelfPage, shelf_page
@@ -34,6 +34,7 @@ from services.intake.updates import (
     update_event,
 )
 from services.intake.views import TicketView
+from services.reports.volunteers import Ranking, ranking
 
 MAX_BATCH = 100
 CONFLICT = (
@@ -308,7 +309,9 @@ async def volunteers_ranking(
         )
     await intake.readmodel.tail.sync()  # an award a moment old is counted
     model = intake.readmodel
-    return ranking(model.awards.values(), model.reporter_name, start, end, limit)
+    return ranking(
+        model.awards.values(), lambda t: mask_name(model.reporter_name(t)), start, end, limit
+    )
 
 
 @router.get(

@@ -22,7 +22,7 @@ from services.common.identity import mint
 from services.console.reports import this_month
 from tests.conftest import ROOT
 from tests.kafka import eventually
-from tests.stacks import assignee_of, handler, operator, running
+from tests.stacks import assignee_of, bearer, handler, operator, running, token
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
@@ -210,7 +210,8 @@ async def walk_through(page_: Any, stack: Stack) -> None:
     await page_.screenshot(path=str(SHOTS / "console-grid.png"))
 
     await page_.set_viewport_size({"width": 390, "height": 844})  # a phone
-    for path in ("/", f"/tickets/{ticket_id}", "/tickets", "/grid", "/assessment", "/hotspots"):
+    pages = ("/", f"/tickets/{ticket_id}", "/tickets", "/grid", "/assessment", "/hotspots")
+    for path in (*pages, "/shelf", "/volunteers"):
         await page_.goto(stack.console_url + path)
         await expect(page_.locator("#operator")).to_contain_text("值班员王", timeout=10_000)
         await expect(page_.locator(".view").first).not_to_contain_text("请先登录", timeout=10_000)
@@ -218,8 +219,6 @@ async def walk_through(page_: Any, stack: Stack) -> None:
         assert wide <= 1, f"{path} is {wide}px wider than a phone"
     await page_.set_viewport_size({"width": 1600, "height": 1000})
 
-    await page_.goto(stack.console_url + "/shelf")
-    await expect(page_.locator("main")).to_contain_text("尚未启用")
     await page_.click("#signout")
     await expect(page_.locator("#signin")).to_be_visible()
 
@@ -348,3 +347,114 @@ async def read_reports(page_: Any, stack: Stack) -> None:
         await expect(shown.locator(".repeat_share")).to_have_text(percent(row["repeat_share"]))
     await expect(page_.locator("#hotspots-total [data-key=total]")).to_have_text(str(hot["total"]))
     await page_.screenshot(path=str(SHOTS / "console-hotspots.png"), full_page=True)
+
+
+async def test_the_shelf_and_the_volunteers_pages_show_what_the_intake_answers(
+    stack: Stack,
+) -> None:
+    """After the other walks (same stack): two 解忧超市 worries from the mini-program, one adopted
+    by a helper; a volunteer's 随手拍 resolved and rated, earning 五闪 points. /shelf and
+    /volunteers show what the intake's GET /v1/shelf and /v1/volunteers/ranking say."""
+    seeds = await shelf_and_points(stack)
+    await in_browser(stack, lambda page_, stack_: read_seeds(page_, stack_, seeds))
+
+
+async def shelf_and_points(stack: Stack) -> dict[str, Any]:
+    keys = stack.settings.keys_by_source()
+    helper = bearer(token(stack, "helper", sub="城北党员志愿者老陈"))
+    async with httpx.AsyncClient(base_url=stack.intake_url, timeout=15) as client:
+        worries = []
+        for text in (
+            "城北新村南区5幢独居老人家水龙头坏了,想找人帮忙修",
+            "金城嘉园门口想放几张长椅",
+        ):
+            body = {"external_id": f"jy-{uuid.uuid4().hex[:8]}", "description": text,
+                    "reporter": {"name": "赖秀英", "phone": "13905981234"}}  # fmt: skip
+            posted = await client.post("/v1/requests", json=body,
+                                       headers=bearer(keys["miniprogram"]))  # fmt: skip
+            assert posted.status_code == 202, posted.text
+            worries.append(posted.json()["ticket_id"])
+
+        async def on_shelf() -> bool:
+            page = (await client.get("/v1/shelf", headers=helper)).json()
+            return set(worries) <= {i["ticket_id"] for i in page["items"]}
+
+        await eventually(on_shelf, "both worries on the shelf", 30.0)
+        adopt = {"action": "adopt", "actor": "老陈", "note": "我会修水龙头"}
+        answer = await client.post(f"/v1/tickets/{worries[0]}/updates", json=adopt, headers=helper)
+        assert answer.status_code == 202, answer.text
+
+        volunteer = bearer(keys["volunteer"])
+        report = {"external_id": f"ws-{uuid.uuid4().hex[:8]}", "volunteer_id": "WS-RIDER-0777",
+                  "kind": "photo", "description": "城北新村南区8幢路灯不亮,随手拍上报",
+                  "location": {"address": "沙县城北新村南区8幢"},
+                  "reporter": {"name": "黄明", "phone": "13905981234"}}  # fmt: skip
+        posted = await client.post("/v1/requests", json=report, headers=volunteer)
+        assert posted.status_code == 202, posted.text
+        ticket = posted.json()["ticket_id"]
+        unit = await assignee_of(client, stack, ticket)
+        who = handler(stack, unit, "网格员陈")
+        for update, by in (
+            ({"action": "claim", "actor": "网格员陈"}, who),
+            ({"action": "resolve", "actor": "网格员陈", "note": "已修好"}, who),
+            ({"action": "feedback", "actor": "回访员", "satisfaction": 5, "solved": True},
+             volunteer),
+        ):  # fmt: skip
+            answer = await client.post(f"/v1/tickets/{ticket}/updates", json=update, headers=by)
+            assert answer.status_code == 202, answer.text
+
+        async def adopted_and_awarded() -> bool:
+            page = (await client.get("/v1/shelf", headers=helper)).json()
+            ranked = (await client.get("/v1/volunteers/ranking", headers=volunteer)).json()
+            left = {i["ticket_id"] for i in page["items"]}
+            ids = {v["volunteer_id"] for v in ranked["volunteers"]}
+            return worries[0] not in left and worries[1] in left and "WS-RIDER-0777" in ids
+
+        await eventually(adopted_and_awarded, "the adoption and the points", 60.0)
+        shelf = (await client.get("/v1/shelf", headers=helper)).json()
+        ranking = (await client.get("/v1/volunteers/ranking", headers=volunteer)).json()
+    return {"worries": worries, "shelf": shelf, "ranking": ranking}
+
+
+async def read_seeds(page_: Any, stack: Stack, seeds: dict[str, Any]) -> None:
+    expect = playwright_api.expect
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page_.goto(stack.console_url + "/shelf")
+    await expect(page_.locator("#report")).to_contain_text("请先登录")
+    await page_.fill("#token", operator_token())
+    await page_.click("#signin button")
+    await expect(page_.locator("nav a.here")).to_have_text("解忧超市", timeout=10_000)
+
+    adopted, waiting = seeds["worries"]
+    shelf = seeds["shelf"]
+    rows = page_.locator("#shelf tbody tr[data-ticket]")
+    await expect(rows).to_have_count(shelf["total"], timeout=15_000)
+    await expect(page_.locator("#shelf-total [data-key=total]")).to_have_text(str(shelf["total"]))
+    for item in shelf["items"]:
+        row = page_.locator(f'#shelf tr[data-ticket="{item["ticket_id"]}"]')
+        await expect(row.locator(".type")).to_have_text(item["type_name"])
+    await expect(page_.locator(f'#adopted tr[data-ticket="{adopted}"] .adopter')).to_contain_text(
+        "城北党员志愿者老陈", timeout=15_000
+    )
+    kind = next(i["type"] for i in shelf["items"] if i["ticket_id"] == waiting)
+    other = next(k for k in ("government", "market", "charity") if k != kind)
+    await page_.select_option("select[name=type]", other)
+    await expect(page_.locator(f'#shelf tr[data-ticket="{waiting}"]')).to_have_count(0)
+    await page_.select_option("select[name=type]", kind)
+    await expect(page_.locator(f'#shelf tr[data-ticket="{waiting}"]')).to_have_count(1)
+    body = await page_.locator("main").inner_text()
+    assert "13905981234" not in body and "赖秀英" not in body
+    await page_.screenshot(path=str(SHOTS / "console-shelf.png"), full_page=True)
+
+    await page_.goto(stack.console_url + "/volunteers")
+    await expect(page_.locator("nav a.here")).to_have_text("五闪志愿者")
+    ranked = page_.locator("#volunteers tbody tr[data-volunteer]")
+    await expect(ranked).to_have_count(len(seeds["ranking"]["volunteers"]), timeout=15_000)
+    for standing in seeds["ranking"]["volunteers"]:
+        row = page_.locator(f'#volunteers tr[data-volunteer="{standing["volunteer_id"]}"]')
+        await expect(row.locator(".rank")).to_have_text(str(standing["rank"]))
+        await expect(row.locator(".points")).to_have_text(str(standing["points"]))
+        await expect(row.locator(".name")).to_have_text(standing["name"] or "—")
+    body = await page_.locator("main").inner_text()
+    assert "黄明" not in body and "13905981234" not in body
+    await page_.screenshot(path=str(SHOTS / "console-volunteers.png"), full_page=True)

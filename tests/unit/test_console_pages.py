@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from dispatch.broker import free_port
+from schemas.envelope import CloudEvent, derive_id
+from schemas.events import PointsAwarded, PointsAwardedData
 from schemas.policy import load_policy
 from schemas.words import CHINA
 from services.common.identity import Role, mint
@@ -21,9 +23,12 @@ from services.console.pages import mount_pages
 from services.console.reports import this_month
 from services.console.signin import operator_from
 from services.console.tickets import Tickets
+from services.console.volunteers import Volunteers
+from services.intake.models import RequestIn, received_event
 from services.reports import Ledger, Period, assessment, hotspots
+from services.router.kernel.core import step
 from tests.conftest import SMALL_POLICY
-from tests.unit.test_console_tickets import request
+from tests.unit.test_console_tickets import T0, request
 
 SECRET = "console-test-secret-of-32-bytes-or-more"
 SMALL = load_policy(SMALL_POLICY, Settings().sla_scale)
@@ -45,6 +50,7 @@ class Board:
     kpis: Kpis = field(default_factory=Kpis)
     tickets: Tickets = field(default_factory=Tickets)
     history: Ledger = field(default_factory=Ledger)
+    volunteers: Volunteers = field(default_factory=Volunteers)
     listeners: set[asyncio.Queue[bytes]] = field(default_factory=set)
 
 
@@ -120,11 +126,11 @@ def test_a_console_without_a_token_secret_says_why_nobody_signs_in(board: Board)
 def test_pages_are_shells_that_hold_no_ticket_data(client: TestClient, board: Board) -> None:
     [ticket] = board.tickets.all()
     pages = ("/", "/tickets", f"/tickets/{ticket.ticket_id}", "/grid", "/assessment", "/hotspots")
-    for path in (*pages, "/shelf"):
+    for path in (*pages, "/shelf", "/volunteers"):
         page = client.get(path)
         assert page.status_code == 200, path
         assert "楼梯灯" not in page.text and 'lang="zh-CN"' in page.text
-    assert "尚未启用" in client.get("/volunteers").text
+        assert "尚未启用" not in page.text
     assert client.get("/static/htmx.min.js").status_code == 200
 
 
@@ -192,9 +198,8 @@ def test_the_intakes_refusal_is_shown_with_its_detail_masked() -> None:
 def test_the_report_pages_default_to_this_month_so_far(client: TestClient) -> None:
     first, last = this_month()
     assert first.day == 1 and first <= last
-    for path in ("/assessment", "/hotspots"):
+    for path in ("/assessment", "/hotspots", "/volunteers"):
         page = client.get(path).text
-        assert "尚未启用" not in page
         assert f'name="from" value="{first}"' in page and f'name="to" value="{last}"' in page
     assert 'value="microgrid"' in client.get("/assessment").text
     assert 'name="by"' not in client.get("/hotspots").text
@@ -243,3 +248,78 @@ def test_a_submitted_action_shows_the_verdict_and_reloads_the_timeline(board: Bo
     acted = client.post(url, data={"action": "remind", "nonce": "n1"}, headers=auth())
     assert acted.status_code == 200 and acted.headers["HX-Trigger"] == "acted"
     assert "催办未被受理:502 受理服务不可达" in acted.text
+
+
+def shelved(external_id: str, description: str) -> list[CloudEvent]:
+    """A mini-program request (the small policy shelves those) and the router's decisions."""
+    body = RequestIn(external_id=external_id, description=description)
+    event = received_event(body, "miniprogram", T0)
+    _, decisions = step(None, event, SMALL)
+    return [event, *decisions]
+
+
+def awarded(ticket_id: str, volunteer: str, points: int, kind: str = "photo") -> CloudEvent:
+    made: CloudEvent = PointsAwarded(
+        id=derive_id("points", ticket_id),
+        source="/dispatch/router",
+        time=T0 + timedelta(hours=3),
+        subject=ticket_id,
+        causationid="c",
+        correlationid="c",
+        policyversion="small@1",
+        ticketversion=5,
+        data=PointsAwardedData(
+            ticket_id=ticket_id,
+            volunteer_id=volunteer,
+            kind=kind,
+            points=points,  # type: ignore[arg-type]
+        ),
+    )
+    return made
+
+
+def test_the_shelf_view_lists_the_worries_waiting_by_type_masked(
+    client: TestClient, board: Board
+) -> None:
+    events = shelved("M-1", "小区门口有棵树需要修剪,联系13905981234")
+    assert any(e.type == "dispatch.ticket.shelved" for e in events)
+    for event in events:
+        board.tickets.fold(event)
+    [worry] = board.tickets.shelved()
+    assert worry.status == "shelved" and worry.shelf and worry.shelf_until is not None
+    view = client.get("/api/view/shelf", headers=auth())
+    assert view.status_code == 200
+    assert f'data-ticket="{worry.ticket_id}"' in view.text and "修剪" in view.text
+    assert "139****1234" in view.text and "13905981234" not in view.text
+    assert '<b data-key="total">1</b>' in view.text
+    others = {"government", "market", "charity"} - {worry.shelf}
+    for kind in others:
+        listed = client.get("/api/view/shelf", params={"type": kind}, headers=auth()).text
+        assert f'data-ticket="{worry.ticket_id}"' not in listed and "货架上没有" in listed
+    assert "货架上没有" not in client.get("/api/view/shelf", params={"type": worry.shelf},
+                                          headers=auth()).text  # fmt: skip
+
+
+def test_the_volunteers_view_ranks_the_periods_awards_with_masked_names(
+    client: TestClient, board: Board
+) -> None:
+    report = RequestIn(external_id="W-1", description="路灯不亮", volunteer_id="WS-7",
+                       kind="photo", reporter={"name": "黄明", "phone": "13905981234"})  # fmt: skip
+    received = received_event(report, "volunteer", T0)
+    for event in (received, awarded(received.data.ticket_id, "WS-7", 2),
+                  awarded("other", "WS-9", 10, "report")):  # fmt: skip
+        board.volunteers.fold(event)
+        board.volunteers.fold(event)  # a redelivery counts once
+    day = T0.date().isoformat()
+    view = client.get("/api/view/volunteers", params={"from": day, "to": day}, headers=auth())
+    assert view.status_code == 200
+    rows = view.text.split('<tr data-volunteer="')[1:]
+    assert [r.split('"')[0] for r in rows] == ["WS-9", "WS-7"]
+    assert (
+        "黄*" in rows[1] and "黄明" not in view.text and '<b data-key="points">12</b>' in view.text
+    )
+    before = client.get("/api/view/volunteers", params={"from": "2026-01-01", "to": "2026-01-31"},
+                        headers=auth()).text  # fmt: skip
+    assert "统计期内没有得分的志愿者" in before
+    wrong = client.get("/api/view/volunteers", params={"from": day}, headers=auth()).text
+    assert "无法生成报表" in wrong

@@ -10,7 +10,7 @@ from schemas.words import CHINA
 from services.common.privacy import mask_name
 from services.intake.adapters import ADAPTERS, Catalog
 from services.intake.models import RequestIn, source_errors
-from services.intake.points import Award, ranking
+from services.reports.volunteers import Award, ranking
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=CHINA)
 
@@ -58,6 +58,10 @@ def award(n: int, volunteer: str, points: int, hours: float, kind: str = "photo"
 NAMES = {"T1": "黄明", "T2": "黄明", "T3": "赖清香", "T4": "谭秀清", "T5": None}
 
 
+def masked(ticket_id: str) -> str | None:
+    return mask_name(NAMES.get(ticket_id))
+
+
 def test_the_ranking_sums_points_in_the_window_with_shared_ranks_and_masked_names() -> None:
     awards = [
         award(1, "WS-1", 10, 1, "report"),
@@ -66,7 +70,7 @@ def test_the_ranking_sums_points_in_the_window_with_shared_ranks_and_masked_name
         award(4, "WS-3", 5, 4),
         award(5, "WS-4", 5, 50),  # outside the window
     ]
-    found = ranking(awards, NAMES.get, T0, T0 + timedelta(days=1), 10)
+    found = ranking(awards, masked, T0, T0 + timedelta(days=1), 10)
     assert [(s.rank, s.volunteer_id, s.points) for s in found.volunteers] == [
         (1, "WS-1", 12),  # two reports beat one at equal points
         (1, "WS-2", 12),
@@ -78,7 +82,7 @@ def test_the_ranking_sums_points_in_the_window_with_shared_ranks_and_masked_name
     )
     assert found.volunteers[2].name == "谭*清"
     assert found.total == 3
-    everything = ranking(awards, NAMES.get, None, None, 1)
+    everything = ranking(awards, masked, None, None, 1)
     assert len(everything.volunteers) == 1 and everything.total == 4
 
 

@@ -1,5 +1,6 @@
-"""五闪积分: the volunteers' ranking (``GET /v1/volunteers/ranking``) from the router's awards
-on ``dispatch.points``. Pure: awards in, standings out; names are masked."""
+"""五闪积分: the volunteers' ranking from the router's awards on ``dispatch.points``, one
+definition for the intake (``GET /v1/volunteers/ranking``) and the console (``/volunteers``).
+Pure: awards in, standings out; the caller's ``name_of`` gives names already masked."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from datetime import datetime
 from pydantic import AwareDatetime, BaseModel, Field
 
 from schemas.events import PointsAwardedData, VolunteerKind
-from services.common.privacy import mask_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,7 @@ def ranking(
     limit: int,
 ) -> Ranking:
     """Each volunteer's points from the awards made in ``[start, end)``, most first (ties by
-    reports, then id); ``name_of`` gives the reporter's name for a ticket id."""
+    reports, then id); ``name_of`` gives the reporter's masked name for a ticket id."""
     points: dict[str, int] = {}
     reports: dict[str, int] = {}
     kinds: dict[str, dict[VolunteerKind, int]] = {}
@@ -67,7 +67,7 @@ def ranking(
             Standing(
                 rank=standings[-1].rank if tied else index + 1,
                 volunteer_id=volunteer,
-                name=mask_name(names.get(volunteer)),
+                name=names.get(volunteer),
                 points=points[volunteer],
                 reports=reports[volunteer],
                 by_kind=kinds[volunteer],
