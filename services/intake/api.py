@@ -48,6 +48,7 @@ def create_app(settings: Settings, bootstrap: str, policy: Policy | None = None)
             min_insync_replicas=settings.min_insync_replicas,
         )
         async with AsyncExitStack() as stack:
+            stack.callback(intake.store.close)  # last: after the tails that write to it
             # No linger: an answer waits for two acknowledged writes in a row (request, then
             # ledger); records still batch behind a partition's request in flight.
             producer = make_producer(bootstrap, linger_ms=0)
@@ -93,6 +94,10 @@ def create_app(settings: Settings, bootstrap: str, policy: Policy | None = None)
             "bootstrap": bootstrap,
             "tickets": len(intake.readmodel),
             "ledger": len(intake.ledger),
+            "snapshot": {
+                "kept": intake.store.lasting,
+                "resumed": intake.ledger.tail.resumed + intake.readmodel.tail.resumed,
+            },
         }
 
     @app.get(

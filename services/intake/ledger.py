@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 from pydantic import AwareDatetime, ConfigDict, ValidationError
 
 from schemas.envelope import Model
+from services.intake.store import Derived, Store
 from services.intake.tail import Record, Tail
 
 log = logging.getLogger(__name__)
@@ -47,31 +49,43 @@ class LedgerEntry(Model):
     digest: str | None = None
 
 
-class Ledger:
-    def __init__(self, bootstrap: str, topic: str) -> None:
+class Ledger(Derived):
+    """The entries, in the intake's store (``store.py``): a start resumes from its snapshot;
+    memory holds only the entries not yet written."""
+
+    tables = ("ledger",)
+
+    def __init__(self, bootstrap: str, topic: str, store: Store) -> None:
+        super().__init__(store, [topic])
         self.topic = topic
-        self._entries: dict[str, LedgerEntry] = {}
-        self.tail = Tail(bootstrap, [topic], self._apply, "idempotency ledger")
+        self._pending: dict[str, LedgerEntry | None] = {}  # None: a tombstone
+        self.tail = Tail(bootstrap, [topic], self._apply, "idempotency ledger", self)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        self.flush()
+        return int(self.store.db.execute("SELECT count(*) FROM ledger").fetchone()[0])
 
     def get(self, ticket_id: str) -> LedgerEntry | None:
-        return self._entries.get(ticket_id)
+        if ticket_id in self._pending:
+            return self._pending[ticket_id]
+        row = self.store.db.execute(
+            "SELECT entry FROM ledger WHERE ticket_id = ?", (ticket_id,)
+        ).fetchone()
+        return LedgerEntry.model_validate_json(row[0]) if row is not None else None
 
     def _apply(self, record: Record) -> None:
         if record.key is None:
             return
         key = record.key.decode("utf-8", "replace")
         if record.value is None:  # a tombstone: the ticket's idempotency window is over
-            self._entries.pop(key, None)
+            self._pending[key] = None
             return
         try:
             entry = LedgerEntry.model_validate_json(record.value)
         except ValidationError:
             log.warning("ledger record at offset %d is not a ledger entry; ignored", record.offset)
             return
-        self._entries[entry.ticket_id] = entry
+        self._pending[entry.ticket_id] = entry
 
     async def record(self, producer: AIOKafkaProducer, entries: Sequence[LedgerEntry]) -> None:
         """Write ``entries`` (acks=all), then know them here at once."""
@@ -81,6 +95,23 @@ class Ledger:
         ]
         written = await asyncio.gather(*futures)
         for entry in entries:
-            self._entries[entry.ticket_id] = entry
+            self._pending[entry.ticket_id] = entry
         for meta in written:
             self.tail.wrote(TopicPartition(meta.topic, meta.partition), meta.offset)
+
+    # ------------------------------------------------------------------ the tail's snapshot
+
+    def _changed(self) -> bool:
+        return bool(self._pending)
+
+    def _write(self, db: sqlite3.Connection) -> None:
+        gone = [(k,) for k, e in self._pending.items() if e is None]
+        kept = [(k, e.model_dump_json().encode()) for k, e in self._pending.items() if e]
+        db.executemany("DELETE FROM ledger WHERE ticket_id = ?", gone)
+        db.executemany("INSERT OR REPLACE INTO ledger VALUES (?, ?)", kept)
+
+    def _settle(self) -> None:
+        self._pending.clear()
+
+    def _drop(self) -> None:
+        self._pending.clear()

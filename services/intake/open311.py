@@ -153,14 +153,19 @@ def _date(name: str, text: str | None) -> datetime | None:
     return moment
 
 
+def window(query: Query, now: datetime) -> tuple[datetime, datetime]:
+    """The reporting window of a query without ids: the 90 days before ``end`` (default now)."""
+    end = query.end or now
+    return query.start or end - DEFAULT_WINDOW, end
+
+
 def select(views: Iterable[TicketView], query: Query, now: datetime) -> list[TicketView]:
     """Open311's rules: ids win over every other filter; otherwise the window is the 90 days
     before ``end_date`` (default: now); newest first, at most 1000."""
     if query.ids:
         wanted = set(query.ids)
         return [v for v in views if v.ticket_id in wanted][:MAX_RESULTS]
-    end = query.end or now
-    start = query.start or end - DEFAULT_WINDOW
+    start, end = window(query, now)
     chosen = [
         v
         for v in views

@@ -6,6 +6,7 @@ GeoReport v2, and show no reporter data. Errors are Open311's ``[{"code", "descr
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
@@ -15,15 +16,20 @@ from services.intake import docs
 from services.intake.auth import IntakeDep, bearer_key
 from services.intake.models import now
 from services.intake.open311 import (
+    MAX_RESULTS,
     Open311Error,
     form_request,
     parse_query,
     request_document,
     select,
     services_document,
+    window,
 )
+from services.intake.open311 import Query as Filters
+from services.intake.readmodel import ReadModel
 from services.intake.routes import find_view
 from services.intake.runtime import Intake
+from services.intake.views import TicketView
 
 router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"])
 
@@ -216,5 +222,17 @@ async def list_requests(
     """Tickets filtered as GeoReport v2 says: by ids, or by codes, status and a date window
     (default: the 90 days before ``end_date``)."""
     query = parse_query(service_request_id, service_code, status, start_date, end_date)
-    chosen = select(intake.readmodel.views(), query, now())
+    at = now()
+    chosen = select(candidates(intake.readmodel, query, at), query, at)
     return _render(_documents(intake, chosen))
+
+
+def candidates(model: ReadModel, query: Filters, at: datetime) -> list[TicketView]:
+    """The tickets ``select`` chooses from, narrowed in the read model's store: by ids, else by
+    the window, the status and the codes, newest first."""
+    if query.ids:
+        return model.of_ids(query.ids)
+    start, end = window(query, at)
+    wanted = set(query.statuses)
+    closed = None if len(wanted) != 1 else wanted == {"closed"}
+    return model.reported_between(start, end, closed, query.codes, MAX_RESULTS)

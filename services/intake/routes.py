@@ -310,7 +310,7 @@ async def volunteers_ranking(
     await intake.readmodel.tail.sync()  # an award a moment old is counted
     model = intake.readmodel
     return ranking(
-        model.awards.values(), lambda t: mask_name(model.reporter_name(t)), start, end, limit
+        model.awards(start, end), lambda t: mask_name(model.reporter_name(t)), start, end, limit
     )
 
 
@@ -336,4 +336,4 @@ async def get_shelf(
     helper adopts one with ``POST /v1/tickets/{id}/updates`` ``{"action": "adopt"}``. Any
     valid credential may read it."""
     await intake.readmodel.tail.sync()  # a worry shelved a moment ago is listed
-    return shelf_page(intake.readmodel.views(), kind, limit, offset)
+    return shelf_page(intake.readmodel.with_status("shelved"), kind, limit, offset)

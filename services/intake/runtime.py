@@ -5,6 +5,7 @@ Built in ``api.create_app`` (the composition root), started and stopped by its l
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -19,9 +20,17 @@ from services.intake.adapters import Catalog
 from services.intake.admission import Admission
 from services.intake.ledger import Ledger
 from services.intake.open311 import Service
-from services.intake.readmodel import ReadModel
+from services.intake.readmodel import FOLLOWED, ReadModel
+from services.intake.store import Store
 
 log = logging.getLogger(__name__)
+
+
+def state_file(settings: Settings) -> Path:
+    """Where the intake keeps its snapshot: one file per deployment (topic prefix) under the
+    state directory."""
+    name = f"{settings.topic_prefix.rstrip('.') or 'dispatch'}.sqlite"
+    return settings.state_dir / "intake" / name
 
 
 class Intake:
@@ -36,8 +45,10 @@ class Intake:
             Service(c.code, c.name, c.description, c.tier, c.keywords) for c in policy.categories
         ]
         self.departments = {d.id: d.name for d in policy.departments}
-        self.ledger = Ledger(bootstrap, self.names(topics.INTAKE_LEDGER))
-        self.readmodel = ReadModel(bootstrap, self.names)
+        followed = [self.names(t) for t in (topics.INTAKE_LEDGER, *FOLLOWED)]
+        self.store = Store(state_file(settings), followed)
+        self.ledger = Ledger(bootstrap, self.names(topics.INTAKE_LEDGER), self.store)
+        self.readmodel = ReadModel(bootstrap, self.names, self.store)
         self.admission = Admission(self.names, self.ledger, self.readmodel)
         self.producer: AIOKafkaProducer | None = None
         self.raw_running = False

@@ -3,7 +3,11 @@ read model. ``ready`` is set once the end offsets seen at start are reached; ``s
 until every record the broker had acknowledged before the call has been applied, which gives
 read-your-writes across intake instances. Records this process wrote itself (``wrote``) and
 already applied need no wait: a ``sync()`` behind only by those returns at once, so an
-instance's own admissions do not wait for a fetch of what they just wrote."""
+instance's own admissions do not wait for a fetch of what they just wrote.
+
+With a ``Snapshot`` (``store.py``), a tail resumes where the snapshot's positions say, once the
+broker is found to hold the same records there, and hands the snapshot its positions after
+every batch it applied, to be written with the state they reflect."""
 
 from __future__ import annotations
 
@@ -11,13 +15,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import TypeAlias
+from typing import Protocol, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
 from services.common.bus import make_consumer
+from services.intake.store import Position, digest
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +33,37 @@ class TailUnavailableError(RuntimeError):
     """The broker did not answer in time: the view cannot be brought up to date."""
 
 
+VERIFY_TIMEOUT_S = 10.0
+
+
+class Snapshot(Protocol):
+    def positions(self) -> dict[TopicPartition, Position]:
+        """Where the state written last stands in each partition."""
+        ...
+
+    def forget(self) -> None:
+        """The log is not the one the snapshot was taken of: start from nothing."""
+        ...
+
+    def checkpoint(self, moved: dict[TopicPartition, Position]) -> None:
+        """Write the state applied so far with the positions it reflects (one transaction)."""
+        ...
+
+
 class Tail:
     def __init__(
-        self, bootstrap: str, topics: list[str], apply: Callable[[Record], None], name: str
+        self,
+        bootstrap: str,
+        topics: list[str],
+        apply: Callable[[Record], None],
+        name: str,
+        snapshot: Snapshot | None = None,
     ) -> None:
         self._bootstrap = bootstrap
+        self._snapshot = snapshot
+        self._last: dict[TopicPartition, Position] = {}
+        self.resumed = 0
+        """records the snapshot spared this start (0: read from the beginning)"""
         self._topics = topics
         self._apply = apply
         self._name = name
@@ -60,10 +91,67 @@ class Tail:
             for p in sorted(consumer.partitions_for_topic(topic) or set())
         ]
         consumer.assign(self._partitions)
-        if self._partitions:
-            await consumer.seek_to_beginning(*self._partitions)
         ends = await consumer.end_offsets(self._partitions) if self._partitions else {}
+        starts = await self._resume(consumer, ends)
+        for tp in self._partitions:
+            if tp in starts:
+                consumer.seek(tp, starts[tp][0])
+            else:
+                await consumer.seek_to_beginning(tp)
         self._task = asyncio.create_task(self._run(ends), name=f"tail-{self._name}")
+
+    async def _resume(
+        self, consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]
+    ) -> dict[TopicPartition, Position]:
+        """The snapshot's positions, if the broker holds the records they were taken after."""
+        if self._snapshot is None:
+            return {}
+        saved = {tp: p for tp, p in self._snapshot.positions().items() if tp in ends}
+        wrong = await self._differs(consumer, saved, ends)
+        if wrong is not None:
+            log.warning("%s: snapshot dropped (%s); reading from the beginning", self._name, wrong)
+            self._snapshot.forget()
+            return {}
+        self._last = dict(saved)
+        self.resumed = sum(n for n, _ in saved.values())
+        if saved:
+            log.info("%s resumes from its snapshot (%d records spared)", self._name, self.resumed)
+        return saved
+
+    async def _differs(
+        self,
+        consumer: AIOKafkaConsumer,
+        saved: dict[TopicPartition, Position],
+        ends: dict[TopicPartition, int],
+    ) -> str | None:
+        """Why the snapshot does not match the log, or None when it does."""
+        begins = await consumer.beginning_offsets(list(saved)) if saved else {}
+        check: dict[TopicPartition, Position] = {}
+        for tp, (position, noted) in saved.items():
+            if ends[tp] < position:
+                return f"{tp.topic}/{tp.partition} ends at {ends[tp]}, the snapshot at {position}"
+            if position > begins[tp]:  # the record before it is still there: compare
+                check[tp] = (position - 1, noted)
+        for tp, (offset, _) in check.items():
+            consumer.seek(tp, offset)
+        found: dict[TopicPartition, str] = {}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + VERIFY_TIMEOUT_S
+        while len(found) < len(check):
+            if loop.time() > deadline:
+                return "the records before its positions could not be read"
+            wanted = [tp for tp in check if tp not in found]
+            batch = await consumer.getmany(*wanted, timeout_ms=200, max_records=len(wanted))
+            for tp, records in batch.items():
+                at = next((r for r in records if r.offset == check[tp][0]), None)
+                if at is not None:
+                    found[tp] = digest(at.value)
+                elif records and records[0].offset > check[tp][0]:
+                    return f"{tp.topic}/{tp.partition} has no record at {check[tp][0]}"
+        for tp, seen in found.items():
+            if seen != check[tp][1]:
+                return f"{tp.topic}/{tp.partition} holds another record at {check[tp][0]}"
+        return None
 
     async def _run(self, ends: dict[TopicPartition, int]) -> None:
         assert self._consumer is not None
@@ -71,9 +159,13 @@ class Tail:
         while True:
             try:
                 batch = await consumer.getmany(timeout_ms=200, max_records=5000)
-                for records in batch.values():
+                for tp, records in batch.items():
                     for record in records:
                         self._apply(record)
+                    if records:
+                        self._last[tp] = (records[-1].offset + 1, digest(records[-1].value))
+                if self._snapshot is not None:
+                    self._snapshot.checkpoint(dict(self._last))
                 positions = {tp: await consumer.position(tp) for tp in self._partitions}
             except KafkaError as exc:
                 log.warning("%s: broker error while following: %s", self._name, exc)

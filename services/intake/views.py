@@ -249,7 +249,8 @@ class TicketState(Model):
     ticket_id: str
     request: Request | None = None
     timeline: tuple[Entry, ...] = ()
-    # Update event ids the router refused, with its reason (a refusal may come first).
+    # Refusals whose update has not been seen yet (a refusal may come first): update event id
+    # and the router's reason; the latest ``MAX_PENDING_REFUSALS``.
     refusals: tuple[tuple[str, str], ...] = ()
 
     def has(self, event_id: str) -> bool:
@@ -575,12 +576,19 @@ def _refuse(entry: Entry, reason: str) -> Entry:
     )
 
 
+MAX_PENDING_REFUSALS = 32
+"""refusals kept while their update is still on its way (arrival order differs by topic)"""
+
+
 def _refuse_known(state: TicketState, event_id: str, reason: str) -> TicketState:
-    refusals = (*state.refusals, (event_id, reason))
-    timeline = tuple(
-        _refuse(e, reason) if e.id == event_id and e.refused is None else e for e in state.timeline
-    )
-    return state.model_copy(update={"refusals": refusals, "timeline": timeline})
+    entry = state.entry(event_id)
+    if entry is None:  # the update comes later: remember why it is refused until then
+        refusals = (*state.refusals, (event_id, reason))[-MAX_PENDING_REFUSALS:]
+        return state.model_copy(update={"refusals": refusals})
+    if entry.refused is not None:
+        return state
+    timeline = tuple(_refuse(e, reason) if e.id == event_id else e for e in state.timeline)
+    return state.model_copy(update={"timeline": timeline})
 
 
 def apply(state: TicketState, event: CloudEvent) -> TicketState:
@@ -596,11 +604,13 @@ def apply(state: TicketState, event: CloudEvent) -> TicketState:
     if entry is None:
         return state
     reason = next((r for i, r in state.refusals if i == event.id), None)
+    refusals = state.refusals
     if reason is not None:
         entry = _refuse(entry, reason)
+        refusals = tuple(r for r in refusals if r[0] != event.id)
     timeline = tuple(sorted((*state.timeline, entry), key=_order))
     request = request_of(event) if isinstance(event, RequestReceived) else state.request
-    return state.model_copy(update={"timeline": timeline, "request": request})
+    return state.model_copy(update={"timeline": timeline, "request": request, "refusals": refusals})
 
 
 def _order(entry: Entry) -> tuple[datetime, int, int]:

@@ -17,7 +17,7 @@ from schemas.events import Origin, TicketResolved, UpdateData
 from services.common.bus import rejected
 from services.common.privacy import install_log_masking, mask_text
 from services.intake.limits import MAX_JSON_DEPTH, json_depth, too_deep
-from services.intake.views import apply, facts_of, view
+from services.intake.views import MAX_PENDING_REFUSALS, apply, facts_of, view
 from services.notifier.recipients import Target
 from services.notifier.webhook import secret_for, standard_headers
 from tests.unit.test_intake_views import T0, fold, lifecycle
@@ -61,6 +61,17 @@ def test_a_refused_update_stays_in_the_timeline_and_changes_nothing(refusal_firs
     facts = facts_of(state)
     assert facts is not None and facts.assignee == "MG-CB-01-01"
     assert apply(state, letter) == state  # the same refusal again changes nothing
+    assert state.refusals == ()  # its update is seen: nothing left waiting for it
+
+
+def test_refusals_waiting_for_their_update_are_bounded() -> None:
+    first = lifecycle()[0]
+    state = fold([first])
+    for n in range(MAX_PENDING_REFUSALS + 10):
+        update = early_resolve(first.subject).model_copy(update={"id": f"resolve-{n}"})  # type: ignore[attr-defined]
+        state = apply(state, refusal_of(update, "resolve is not allowed"))
+    assert len(state.refusals) == MAX_PENDING_REFUSALS
+    assert state.refusals[-1][0] == f"resolve-{MAX_PENDING_REFUSALS + 9}"
 
 
 def test_json_depth_is_measured_without_recursion() -> None:
