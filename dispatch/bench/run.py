@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dispatch.bench import measures
+from dispatch.bench.memory import memory_growth
 from dispatch.bench.scaling import router_scaling
 from dispatch.bench.workload import encoded, requests
 from dispatch.broker import EmbeddedBroker
@@ -26,6 +27,7 @@ FULL: dict[str, Any] = {
     "late": 10_000,
     "claim_in": 60.0,
     "spread": 20.0,
+    "memory_points": (10_000, 100_000),
 }
 QUICK: dict[str, Any] = {
     "drain": 2_000,
@@ -34,6 +36,7 @@ QUICK: dict[str, Any] = {
     "late": 1_000,
     "claim_in": 20.0,
     "spread": 5.0,
+    "memory_points": (1_000, 10_000),
 }
 DATA = Path(__file__).parent / "data"
 LABELLED = DATA / "labelled_requests.yaml"
@@ -133,6 +136,8 @@ async def suite(settings: Settings, bootstrap: str, broker: str, quick: bool) ->
     late = await measures.escalation_lateness(
         measures.isolated(base), policy, bootstrap, size["late"], size["claim_in"], size["spread"]
     )
+    # A simulated year fed to the whole stack of `up`: each service's memory as tickets pile up.
+    growth = await memory_growth(base, policy, bootstrap, size["memory_points"])
     return {
         "broker": broker,
         "quick": quick,
@@ -162,7 +167,9 @@ async def suite(settings: Settings, bootstrap: str, broker: str, quick: bool) ->
         "post_latency_ms": e2e["post"] | steady,
         "router_scaling": scaling,
         "rss_mb": {"router_after_drain": router_rss.get("router")}
-        | {f"{name}_after_e2e": mb for name, mb in e2e["rss_mb"].items()},
+        | {f"{name}_after_e2e": mb for name, mb in e2e["rss_mb"].items()}
+        | {f"after_{p['tickets']}_tickets": p["rss_mb"] for p in growth["points"]},
+        "memory_growth": growth,
         "escalation_lateness_ms": late["consumed"]
         | {
             "tickets": late["tickets"],
@@ -222,13 +229,35 @@ def table(result: dict[str, Any]) -> Table:
             f"{result['post_latency_ms']['p50']}/{result['post_latency_ms']['p99']}",
             "sent → answered, 50 req/s",
         ),
-        ("resident memory, MiB", str(result["rss_mb"]), "each service after its run"),
+        (
+            "resident memory, MiB",
+            str({k: v for k, v in result["rss_mb"].items() if not k.startswith("after_")}),
+            "each service after its run",
+        ),
         (
             "escalation lateness p99 ms",
             late["p99"],
             f"{late['escalations']} of {late['tickets']} tickets, tick {late['tick_interval_s']}s",
         ),
     ]
+    growth = result.get("memory_growth") or {"points": [], "growth": {}}
+    for point in growth["points"]:
+        rows.append(
+            (
+                f"memory after {point['tickets']:,} tickets, MiB",
+                ", ".join(f"{name} {mb}" for name, mb in point["rss_mb"].items()),
+                f"intake snapshot {point['intake_snapshot_mb']} MB on disk, "
+                f"{point['decisions']:,} decisions, {point['dead_letters']} dead letters",
+            )
+        )
+    if growth["growth"]:
+        rows.append(
+            (
+                "memory growth, last point / first",
+                ", ".join(f"{name} ×{ratio}" for name, ratio in growth["growth"].items()),
+                "a simulated year through the stack of `up`",
+            )
+        )
     for name, value, beside in rows:
         out.add_row(name, str(value), beside)
     for name, figures in result["classification"].items():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -76,7 +77,7 @@ class ReadModel(Derived):
                     shown.category if shown else None,
                     reported,
                     int(shown is not None and shown.status == "closed"),
-                    state.model_dump_json().encode(),
+                    zlib.compress(state.model_dump_json().encode(), 1),
                 )
             )
         db.executemany("INSERT OR REPLACE INTO tickets VALUES (?, ?, ?, ?, ?, ?)", rows)
@@ -134,7 +135,7 @@ class ReadModel(Derived):
         ).fetchone()
         if row is None:
             return None
-        state = TicketState.model_validate_json(row[0])
+        state = TicketState.model_validate_json(zlib.decompress(row[0]))
         self._remember(ticket_id, state)
         return state
 
@@ -155,7 +156,7 @@ class ReadModel(Derived):
 
     def _views(self, rows: Iterable[tuple[bytes]]) -> Iterator[TicketView]:
         for (blob,) in rows:
-            shown = view(TicketState.model_validate_json(blob))
+            shown = view(TicketState.model_validate_json(zlib.decompress(blob)))
             if shown is not None:
                 yield shown
 

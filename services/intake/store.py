@@ -48,8 +48,9 @@ CREATE TABLE IF NOT EXISTS awards (id TEXT PRIMARY KEY, time REAL NOT NULL, data
 CREATE INDEX IF NOT EXISTS awards_time ON awards (time);
 """
 TABLES = ("positions", "tickets", "ledger", "awards")
-FORMAT = "1"
-"""the layout of the file: a file of another layout is started afresh"""
+FORMAT = "2"
+"""the layout of the file (2: ticket states zlib-compressed): a file of another layout is
+started afresh"""
 
 Position = tuple[int, str]
 """(next offset to read, digest of the record just before it)"""
