@@ -2,8 +2,9 @@
 
 Chinese has no spaces, so a word is a substring. Two rules make that honest: a word inside a
 longer word found at the same place does not count (电梯 inside 电梯困人, 动不动 inside 一动不动),
-and a text is scanned once against every word list of its policy (``Vocabulary``), so the cost
-of classifying grows with the text, not with the number of keywords.
+and a text is scanned once against every word list of its policy (``Vocabulary``, one
+Aho-Corasick automaton built per policy: pyahocorasick), so the cost of classifying grows with
+the text, not with the number of keywords.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+import ahocorasick
 
 SENTENCE_ENDS = "。!?!?;;\n"
 CLAUSE_ENDS = SENTENCE_ENDS + ",,、:: \t"
@@ -91,22 +94,24 @@ class Vocabulary:
                 owners.setdefault(word, []).append(len(self._lists))
             self._by_content.setdefault(words, len(self._lists))
             self._lists.append(words)
-        self._owners = {word: tuple(k) for word, k in owners.items()}
-        self._prefixes = frozenset(word[:n] for word in owners for n in range(1, len(word) + 1))
+        self._automaton = ahocorasick.Automaton()
+        for word, k in owners.items():
+            self._automaton.add_word(word, (len(word) - 1, word, tuple(k)))
+        if owners:
+            self._automaton.make_automaton()
 
     def scan(self, text: str) -> Scanned:
-        """Every word of every list found in ``text``, by list, in text order."""
+        """Every word of every list found in ``text``, by list, in text order (by start, then
+        end)."""
         found: dict[int, list[Span]] = {}
-        size, prefixes, owners = len(text), self._prefixes, self._owners
-        for start in range(size):
-            end = start + 1
-            while end <= size and text[start:end] in prefixes:
-                word = text[start:end]
-                if word in owners:
-                    span = Span(start, end, word)
-                    for k in owners[word]:
-                        found.setdefault(k, []).append(span)
-                end += 1
+        if self._automaton.kind != ahocorasick.AHOCORASICK:
+            return Scanned(text, self, found)
+        for last, (extra, word, lists) in self._automaton.iter(text):
+            span = Span(last - extra, last + 1, word)
+            for k in lists:
+                found.setdefault(k, []).append(span)
+        for spans in found.values():
+            spans.sort()
         return Scanned(text, self, found)
 
     def key(self, words: tuple[str, ...]) -> int | None:
