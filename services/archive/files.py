@@ -15,6 +15,7 @@ leave a record twice after a crash between the rename and the removal: readers d
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 from collections.abc import Iterable, Iterator
@@ -169,21 +170,44 @@ def next_offsets(root: Path, topic: str) -> dict[int, int]:
     }
 
 
-def merge_small(folder: Path, keep_under: int) -> Path | None:
-    """Merge the files of one day folder into one when there are more than ``keep_under``."""
-    files = sorted(folder.glob("part-*.parquet"))
-    if len(files) <= keep_under:
+SMALL_BYTES = 2 << 20
+"""A file under this size is small: merging gathers small files only, never a merged one."""
+MERGED_BYTES = 16 << 20
+"""Small files are gathered into one until they reach this size, so that a merge reads and
+writes a bounded amount however large the day grows (its memory with it)."""
+
+
+def merge_small(
+    folder: Path, keep_under: int, small: int = SMALL_BYTES, budget: int = MERGED_BYTES
+) -> Path | None:
+    """Merge the oldest small files of one day folder when it has more than ``keep_under``.
+
+    Files of at least ``small`` bytes stay as they are; the small ones are gathered oldest
+    first until they reach ``budget`` bytes, so a day of any size is merged piece by piece,
+    reading and writing at most about ``budget`` at a time.
+    """
+    sizes = {f: f.stat().st_size for f in sorted(folder.glob("part-*.parquet"))}
+    smalls = [f for f, size in sizes.items() if size < small]
+    if len(smalls) <= keep_under:
         return None
-    table = pa.concat_tables(pq.read_table(f, schema=SCHEMA) for f in files)
+    group: list[Path] = []
+    total = 0
+    for f in smalls:
+        group.append(f)
+        total += sizes[f]
+        if total >= budget:
+            break
+    table = pa.concat_tables(pq.read_table(f, schema=SCHEMA) for f in group)
     table = table.sort_by([("partition", "ascending"), ("offset", "ascending")])
-    _, stamp, n, *_ = files[0].stem.split("-")
+    _, stamp, n, *_ = group[0].stem.split("-")
     merged = folder / f"part-{stamp}-{n}-m{time.time_ns()}.parquet"
-    write_durably(merged, lambda tmp: pq.write_table(table, tmp))
-    for f in files:
-        if f != merged:
-            with contextlib.suppress(FileNotFoundError):
-                f.unlink()
+    write_durably(merged, functools.partial(pq.write_table, table))
+    del table
+    for f in group:
+        with contextlib.suppress(FileNotFoundError):
+            f.unlink()
     _fsync_dir(folder)
+    pa.default_memory_pool().release_unused()
     return merged
 
 

@@ -177,3 +177,25 @@ def test_small_files_of_a_day_are_merged_and_every_record_read_once(tmp_path: Pa
     rows = list(files.read_topic(root, topic))
     assert [(r.partition, r.offset) for r in rows] == [(p, o) for p in (0, 1) for o in range(35)]
     assert files.next_offsets(root, topic) == {0: 35, 1: 35}
+
+
+def test_a_merge_gathers_small_files_only_and_a_bounded_amount_at_a_time(tmp_path: Path) -> None:
+    root = tmp_path / "archive"
+    topic = "dispatch.clock"
+    for n in range(12):
+        row = files.Row(topic, 0, n, 1_767_225_600_000 + n, b"k", b"v" * (n + 1))
+        files.write_rows(root, [row], stamp=1_000 + n)
+    folder = root / topic / "date=2026-01-01"
+    sizes = [f.stat().st_size for f in folder.glob("*.parquet")]
+    size = min(sizes)
+    first = files.merge_small(folder, keep_under=4, small=max(sizes) + 1, budget=3 * size)
+    assert first is not None
+    assert len(list(folder.glob("*.parquet"))) == 10  # three gathered into one
+    big = first.stat().st_size
+    while files.merge_small(folder, keep_under=4, small=big, budget=3 * size) is not None:
+        pass
+    names = sorted(folder.glob("*.parquet"))
+    assert len([f for f in names if f.stat().st_size < big]) <= 4
+    assert first in names  # a merged file is not merged again
+    rows = list(files.read_topic(root, topic))
+    assert [r.offset for r in rows] == list(range(12))
