@@ -115,6 +115,7 @@ class Kpis:
     # the router refuses that resolution.
     history: dict[str, list[tuple[datetime, str, str]]] = field(default_factory=dict)
     refused: set[str] = field(default_factory=set)
+    refused_order: deque[str] = field(default_factory=deque)  # oldest first, capped at SEEN
     settled: dict[str, Open] = field(default_factory=dict)
     recent: deque[Decided] = field(default_factory=lambda: deque(maxlen=RECENT))
     # ticket: the rejects and extensions awaiting the centre's review (request id: asked at)
@@ -163,6 +164,7 @@ class Kpis:
             # brings its tier again)
             self.tiers.pop(event.subject, None)
             self.moves.pop(event.subject, None)
+            self.history.pop(event.subject, None)
             if event.data.outcome == "merged":
                 self.merged += 1
                 return True
@@ -243,9 +245,16 @@ class Kpis:
 
     def _unmove(self, ticket_id: str, event_id: str) -> None:
         """The router refused a move: it never happened (the ticket is watched again)."""
-        self.refused.add(event_id)
+        if event_id not in self.refused:
+            self.refused.add(event_id)
+            self.refused_order.append(event_id)
+            if len(self.refused_order) > SEEN:
+                self.refused.discard(self.refused_order.popleft())
         kept = [m for m in self.history.get(ticket_id, []) if m[2] != event_id]
-        self.history[ticket_id] = kept
+        if kept:
+            self.history[ticket_id] = kept
+        else:
+            self.history.pop(ticket_id, None)
         latest = max(kept, default=None)
         if latest is None:
             self.moves.pop(ticket_id, None)
