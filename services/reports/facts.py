@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from sys import intern
 from typing import Any
 
 from schemas.envelope import CloudEvent
@@ -78,9 +79,10 @@ class _Pieces:
     """(time, solved, satisfaction) of the latest feedback."""
     invalid: bool = False
     repeat: bool = False
-    summons: dict[str, datetime] = field(default_factory=dict)
-    """member → the report-by of its earliest summons"""
-    reports: dict[str, datetime] = field(default_factory=dict)
+    summons: dict[str, datetime] | None = None
+    """member → the report-by of its earliest summons (None until the first: most tickets
+    never have one, and a year of tickets is held)"""
+    reports: dict[str, datetime] | None = None
     """reporting unit → its earliest report_in"""
 
 
@@ -177,13 +179,17 @@ class Ledger:
         value = what[0]
         if kind == "dispatch.request.received":
             if p.received_at is None:
-                p.received_at, p.category = value, what[1]
+                category = what[1]
+                p.received_at = value
+                p.category = intern(category) if category is not None else None
         elif kind == "dispatch.ticket.classified":
             if p.classified is None or time < p.classified[0]:
-                p.classified = (time, *value)
+                category, name, unit = value
+                p.classified = (time, intern(category), intern(name), intern(unit))
         elif kind == "dispatch.ticket.assigned":
             if p.assigned is None or time < p.assigned[0]:
-                p.assigned = (time, *value)
+                who, kind_of, claim_by, why = value
+                p.assigned = (time, intern(who), intern(kind_of), claim_by, why)
         elif kind == "dispatch.ticket.claimed":
             p.claimed_at = time if p.claimed_at is None else min(p.claimed_at, time)
         elif kind == "dispatch.ticket.feedback":
@@ -191,11 +197,15 @@ class Ledger:
                 p.feedback = (time, *value)
         elif kind == "dispatch.ticket.summoned":
             member, report_by = value
-            if member not in p.summons or report_by < p.summons[member]:
-                p.summons[member] = report_by
+            summons = p.summons if p.summons is not None else {}
+            p.summons = summons
+            if member not in summons or report_by < summons[member]:
+                summons[member] = report_by
         elif kind == "dispatch.ticket.reported_in":
-            if value is not None and (value not in p.reports or time < p.reports[value]):
-                p.reports[value] = time
+            reports = p.reports if p.reports is not None else {}
+            if value is not None and (value not in reports or time < reports[value]):
+                reports[value] = time
+                p.reports = reports
         elif value == "invalid":
             p.invalid = True
         elif value == "merged":
@@ -239,7 +249,7 @@ def _facts(ticket_id: str, p: _Pieces) -> TicketFacts:
         repeat=p.repeat,
         adopted=assigned is not None and assigned[4] == "adopted",
         summons=tuple(
-            (member, report_by, p.reports.get(member))
-            for member, report_by in sorted(p.summons.items())
+            (member, report_by, (p.reports or {}).get(member))
+            for member, report_by in sorted((p.summons or {}).items())
         ),
     )
