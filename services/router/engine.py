@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -63,7 +64,8 @@ class SendFailedError(RuntimeError):
 @dataclass
 class Part:
     """The state of one owned partition: hot tickets, cold ones (closed for longer than the
-    kernel's retention, serialised), and updates parked until their request."""
+    kernel's retention, serialised and zlib-compressed), and updates parked until their
+    request."""
 
     tickets: dict[str, Ticket] = field(default_factory=dict)
     cold: dict[str, bytes] = field(default_factory=dict)
@@ -73,7 +75,7 @@ class Part:
     def get(self, key: str) -> Ticket | None:
         found = self.tickets.get(key)
         if found is None and key in self.cold:
-            found = Ticket.model_validate_json(self.cold.pop(key))
+            found = Ticket.model_validate_json(zlib.decompress(self.cold.pop(key)))
             self.tickets[key] = found
         return found
 
@@ -84,7 +86,8 @@ class Part:
             return
         self.swept = now
         for key in [k for k, t in self.tickets.items() if is_cold(t, now, retention(t))]:
-            self.cold[key] = slim(self.tickets.pop(key)).model_dump_json().encode()
+            cold = slim(self.tickets.pop(key)).model_dump_json().encode()
+            self.cold[key] = zlib.compress(cold, 1)
 
 
 @dataclass

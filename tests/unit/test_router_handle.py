@@ -4,6 +4,7 @@ and the changelog record the shell writes."""
 
 from __future__ import annotations
 
+import zlib
 from datetime import timedelta
 
 import orjson
@@ -12,10 +13,12 @@ import pytest
 from schemas.envelope import derive_id
 from schemas.events import Location, TicketClaimed, TicketResolved, UpdateData
 from schemas.policy import Policy, load_policy
+from services.router.engine import Part
 from services.router.kernel.handle import MAX_REFUSED, handle
 from services.router.kernel.places import apply_changes
 from services.router.kernel.repeats import Holder
 from services.router.kernel.retention import CLOSED_RETENTION, is_cold, slim
+from services.router.kernel.state import Ticket
 from services.router.store import Entry
 from tests.conftest import SMALL_POLICY
 from tests.unit.test_router_core import WHEN, request
@@ -131,3 +134,23 @@ def test_derived_ids_are_the_uuid5_of_cause_and_purpose() -> None:
 
     for cause, purpose in (("a", "b"), ("事件-1", "assigned:2"), ("", "x" * 300)):
         assert derive_id(cause, purpose) == str(uuid.uuid5(ID_NAMESPACE, f"{cause}\x1f{purpose}"))
+
+
+def test_a_partition_sweeps_closed_tickets_into_compressed_cold_storage_and_brings_them_back(
+    policy: Policy,
+) -> None:
+    part = Part()
+    for n, text in enumerate(("城北新村南区5幢没有路灯", "城北新村南区7幢楼梯灯不亮")):
+        ticket = handle(None, request(text, external_id=f"X-cold-{n}"), policy, {}).ticket
+        assert ticket is not None
+        closed = ticket.model_copy(update={"status": "closed", "closed_at": WHEN})
+        part.tickets[closed.ticket_id] = closed
+    key = next(iter(part.tickets))
+    part.sweep(WHEN + CLOSED_RETENTION, lambda _: CLOSED_RETENTION)
+    assert part.tickets == {} and len(part.cold) == 2
+    stored = part.cold[key]
+    plain = slim(Ticket.model_validate_json(zlib.decompress(stored))).model_dump_json()
+    assert len(stored) < len(plain)
+    back = part.get(key)
+    assert back is not None and back.ticket_id == key and back.status == "closed"
+    assert key in part.tickets and key not in part.cold
