@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -205,10 +206,15 @@ def _point(
     }
 
 
+TICKET_ID = re.compile(r"\bT[0-9A-Z]{13}\b")
+
+
 def _reasons(values: list[bytes]) -> dict[str, int]:
-    """How many dead letters gave each reason (its first 100 characters), most first."""
+    """How many dead letters gave each reason (its first 100 characters, ticket ids written
+    as ``<ticket>`` so that one kind of refusal counts as one), most first."""
     counted = Counter(
-        str(orjson.loads(value).get("data", {}).get("reason", "?"))[:100] for value in values
+        TICKET_ID.sub("<ticket>", str(orjson.loads(value).get("data", {}).get("reason", "?")))[:100]
+        for value in values
     )
     return dict(counted.most_common(10))
 
