@@ -27,7 +27,7 @@ FULL: dict[str, Any] = {
     "late": 10_000,
     "claim_in": 60.0,
     "spread": 20.0,
-    "memory_points": (10_000, 100_000),
+    "memory_points": (10_000, 25_000, 50_000, 75_000, 100_000),
 }
 QUICK: dict[str, Any] = {
     "drain": 2_000,

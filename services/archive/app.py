@@ -150,8 +150,14 @@ class Archiver:
         log.warning("archive: stopped before the end of %d partitions", len(parts))
 
     async def run(self, stop: asyncio.Event) -> None:
+        # a partition's fetch holds a record up to the broker's limit (4 MiB); a whole fetch
+        # at most 16 MiB (aiokafka's default is 50): what a lagging archive holds at once
         consumer = make_consumer(
-            self.bootstrap, group=None, fetch_max_wait_ms=100, max_partition_fetch_bytes=4 << 20
+            self.bootstrap,
+            group=None,
+            fetch_max_wait_ms=100,
+            max_partition_fetch_bytes=4 << 20,
+            fetch_max_bytes=16 << 20,
         )
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=10_000)
         await consumer.start()
