@@ -6,8 +6,9 @@ feedback, returns, extensions, in time order) is fed to the whole stack straight
 stack is left to settle (nothing new decided, notified or dead-lettered and no service using the
 CPU), then a clock tick at the slice's last moment goes to every partition, so deadlines and the
 closed tickets' retention run on the story's time, not the wall clock's. When the tickets so far
-pass each point (10,000 and 100,000 in the full run), the resident memory of each service is
-read from ``/proc``, with the size of the intake's snapshot file on disk.
+pass each point (10,000, 25,000, 50,000, 75,000 and 100,000 in the full run), the resident
+memory of each service is read from ``/proc``, with the size of the intake's snapshot file on
+disk.
 """
 
 from __future__ import annotations
