@@ -18,6 +18,7 @@ them, so an auditor sees why a request was or was not an emergency.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise, product
 
@@ -150,11 +151,19 @@ def _defused_by(signal: Signal, cues: _Cues, seg: Segments) -> str | None:
     return cues.inquiry
 
 
-def life_safety(scanned: Scanned, lexicon: Lexicon, urgent: bool = False) -> LifeSafety:
-    """The life-safety signals in a text that report a danger now, and those defused (why)."""
+def life_safety(
+    scanned: Scanned,
+    lexicon: Lexicon,
+    urgent: bool = False,
+    patterns: Sequence[Pattern] | None = None,
+) -> LifeSafety:
+    """The life-safety signals in a text that report a danger now, and those defused (why).
+
+    ``patterns``: those of the lexicon that can match (``rules.Words.patterns_in``), else all.
+    """
     segments = Segments(scanned.text)
     signals = word_signals(scanned, lexicon)
-    for pattern in lexicon.patterns:
+    for pattern in lexicon.patterns if patterns is None else patterns:
         signals += pattern_signals(scanned, pattern, segments)
     if not signals:
         return LifeSafety()

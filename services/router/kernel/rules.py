@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from schemas.events import Resolution, Tier
-from schemas.policy import TIER_ORDER, Category, Policy, TierRule
+from schemas.policy import TIER_ORDER, Category, Pattern, Policy, TierRule
 from schemas.policy.memo import per_policy
 from services.router.kernel.lifesafety import LifeSafety, life_safety
 from services.router.kernel.wording import Scanned, Span, Vocabulary, outermost
@@ -74,15 +74,31 @@ class Words:
 
     vocabulary: Vocabulary
     categories: dict[int, Category]  # by the vocabulary's key of their keywords
+    patterns: tuple[tuple[Pattern, frozenset[int]], ...]
+    """each life-safety pattern with the vocabulary's keys of its groups"""
 
     @classmethod
     def of(cls, policy: Policy) -> Words:
         vocabulary = Vocabulary(_word_lists(policy))
         categories = {vocabulary.key(c.keywords): c for c in policy.categories}
-        return cls(vocabulary, {k: c for k, c in categories.items() if k is not None})
+        patterns = []
+        for pattern in policy.lexicon.patterns:
+            keys = [vocabulary.key(group) for group in pattern.groups]
+            patterns.append((pattern, frozenset(k for k in keys if k is not None)))
+        return cls(
+            vocabulary, {k: c for k, c in categories.items() if k is not None}, tuple(patterns)
+        )
+
+    def patterns_in(self, scanned: Scanned) -> list[Pattern]:
+        """The patterns with a word of every group in the text, in the policy's order (the
+        only ones that can match: a set test per pattern instead of a search of its groups)."""
+        hits = scanned.hits().keys()
+        return [pattern for pattern, keys in self.patterns if keys <= hits]
 
 
-_words_of = per_policy(Words.of)
+words_of = per_policy(Words.of)
+"""the policy's words, indexed once per policy content"""
+_words_of = words_of
 
 
 def scan(text: str, policy: Policy) -> Scanned:
@@ -293,7 +309,7 @@ def classify(facts: Facts, policy: Policy) -> Classification:
         category,
         len(departments),
         _households(facts, scanned.text),
-        life_safety(scanned, policy.lexicon, facts.urgent),
+        life_safety(scanned, policy.lexicon, facts.urgent, _words_of(policy).patterns_in(scanned)),
     )
     decided = _decide(ctx, policy)
     # A life-safety signal that was found but defused is recorded with the word that defused it.
