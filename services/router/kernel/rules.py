@@ -98,12 +98,11 @@ class Words:
 
 words_of = per_policy(Words.of)
 """the policy's words, indexed once per policy content"""
-_words_of = words_of
 
 
 def scan(text: str, policy: Policy) -> Scanned:
     """The request text, negations blanked, with the policy's words found in it."""
-    return _words_of(policy).vocabulary.scan(_clean(text, policy))
+    return words_of(policy).vocabulary.scan(_clean(text, policy))
 
 
 # ---------------------------------------------------------------- category
@@ -127,7 +126,7 @@ def score_categories(scanned: Scanned, policy: Policy) -> list[Scored]:
     the situation, then what it asks for: 瘫痪在床,想申请低保), then the code; never to the
     order of the policy.
     """
-    of_list = _words_of(policy).categories
+    of_list = words_of(policy).categories
     tagged = [(s, of_list[k]) for k, spans in scanned.hits().items() if k in of_list for s in spans]
     kept = set(outermost([s for s, _ in tagged]))
     found: dict[str, list[Span]] = {}
@@ -309,7 +308,7 @@ def classify(facts: Facts, policy: Policy) -> Classification:
         category,
         len(departments),
         _households(facts, scanned.text),
-        life_safety(scanned, policy.lexicon, facts.urgent, _words_of(policy).patterns_in(scanned)),
+        life_safety(scanned, policy.lexicon, facts.urgent, words_of(policy).patterns_in(scanned)),
     )
     decided = _decide(ctx, policy)
     # A life-safety signal that was found but defused is recorded with the word that defused it.
