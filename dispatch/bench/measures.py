@@ -30,6 +30,7 @@ from schemas.codec import decode
 from schemas.events import TicketAssigned
 from schemas.policy import Policy
 from schemas.words import CHINA
+from services.common.batches import Record, Sender
 from services.common.bus import Topics, ensure_topics, make_consumer, make_producer
 from services.common.settings import Settings
 from services.router.kernel.handle import handle
@@ -63,7 +64,8 @@ def isolated(settings: Settings, **changes: Any) -> Settings:
 
 
 async def passthrough(bootstrap: str, records: list[tuple[bytes, bytes]], partitions: int) -> float:
-    """The ceiling: raw aiokafka consume → produce of the same records on the same broker."""
+    """The ceiling: raw aiokafka consume → produce of the same records on the same broker,
+    sent as the router sends (``services.common.batches``)."""
     run = uuid.uuid4().hex[:8]
     source, sink = f"bench.{run}.in", f"bench.{run}.out"
     await create_topics(bootstrap, [source, sink], partitions)
@@ -72,20 +74,19 @@ async def passthrough(bootstrap: str, records: list[tuple[bytes, bytes]], partit
     await watcher.start()
     consumer = make_consumer(bootstrap, source, group=f"bench-{run}")
     producer = make_producer(bootstrap)
+    sender = Sender(producer)  # the router's way of sending: a record batch per partition
     await consumer.start()
     await producer.start()
     try:
         forwarded = 0
         while forwarded < len(records):
             batch = await consumer.getmany(timeout_ms=200, max_records=2000)
-            sends = [
-                await producer.send(sink, r.value, key=r.key, headers=list(r.headers))
-                for part in batch.values()
-                for r in part
+            forwards = [
+                Record(sink, r.key, r.value, r.headers) for part in batch.values() for r in part
             ]
-            await asyncio.gather(*sends)
-            forwarded += len(sends)
-            if sends:
+            await asyncio.gather(*await sender.send(forwards))
+            forwarded += len(forwards)
+            if forwards:
                 await consumer.commit()
         seen = await watcher.wait_for(len(records), timeout=120)
     finally:

@@ -32,6 +32,7 @@ from schemas.codec import HEADERS, EventDecodeError, decode, encode
 from schemas.envelope import CloudEvent, derive_id
 from schemas.events import ClockTicked, RequestReceived, kafka_origin
 from schemas.words import CHINA
+from services.common.batches import Record, Sender
 from services.common.bus import Topics, make_consumer, make_producer, rejected
 from services.common.settings import Settings
 from services.router import places as places_log
@@ -125,6 +126,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is un
         self.stopping = asyncio.Event()
         self.producer: AIOKafkaProducer | None = None
         self.consumer: AIOKafkaConsumer | None = None
+        self.sender: Sender | None = None
         self.fault: BaseException | None = None
         """a failed restore (aiokafka swallows a listener's exception): fails the session"""
 
@@ -158,6 +160,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is un
         )
         index = places_log.PlaceLog(self.bootstrap, self.names, self.instance, self.places)
         self.producer, self.consumer = producer, consumer
+        self.sender = Sender(producer)
         await producer.start()
         tasks: list[asyncio.Task[None]] = []
         try:
@@ -376,24 +379,18 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is un
 
     async def flush(self, batch: Batch) -> None:
         """State first, then what it caused, then the offsets: each step acknowledged."""
-        assert self.producer is not None and self.consumer is not None
-        writes = []
+        assert self.consumer is not None and self.sender is not None
+        writes: list[Record] = []
         outputs: list[Output] = list(batch.loose)
         for key, (partition, entry) in batch.entries.items():
             part = self.parts[partition]
             entry.ticket = part.get(key)
             entry.parked = part.parked.get(key, [])
             outputs.extend(entry.outbox)
-            writes.append(
-                await self.producer.send(
-                    self.state_topic, entry.encode(), key=key.encode(), partition=partition
-                )
-            )
+            writes.append(Record(self.state_topic, key.encode(), entry.encode(), (), partition))
         for place, holder in batch.places:
-            writes.append(
-                await places_log.write(self.producer, self.names, self.instance, place, holder)
-            )
-        await settle(writes)
+            writes.append(places_log.change(self.names, self.instance, place, holder))
+        await settle(await self.sender.send(writes))
         await self.send(outputs)
         if batch.offsets:
             try:
@@ -402,12 +399,9 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is un
                 log.warning("offsets not committed (%s); the inputs come again", err)
 
     async def send(self, outputs: list[Output]) -> None:
-        assert self.producer is not None
-        futures = [
-            await self.producer.send(topic, value, key=key, headers=HEADERS)
-            for topic, key, value in outputs
-        ]
-        await settle(futures)
+        assert self.sender is not None
+        records = [Record(topic, key, value, HEADERS) for topic, key, value in outputs]
+        await settle(await self.sender.send(records))
 
     # ------------------------------------------------------------------ the clock
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from services.common.batches import Record
 from services.common.bus import Topics, make_consumer
 from services.router.store import read_to_end
 
@@ -18,15 +19,13 @@ PLACES = "dispatch.router.places"
 WRITER = "dispatch-router"
 
 
-async def write(
-    producer: AIOKafkaProducer, names: Topics, instance: str, place: str, holder: str | None
-) -> Any:
-    """Send one change (None frees the place: a tombstone); returns the send's future."""
-    return await producer.send(
+def change(names: Topics, instance: str, place: str, holder: str | None) -> Record:
+    """One change of the index (None frees the place: a tombstone), as a record to send."""
+    return Record(
         names(PLACES),
+        place.encode(),
         holder.encode() if holder is not None else None,
-        key=place.encode(),
-        headers=[(WRITER, instance.encode())],
+        headers=((WRITER, instance.encode()),),
     )
 
 
