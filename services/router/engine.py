@@ -5,10 +5,11 @@ member the same partition numbers of every topic), so several ``dispatch router`
 share the partitions and a crash of one hands them to the others. Per batch: every record
 through ``kernel.handle`` (in memory); then the changed tickets' changelog records
 (``store.Entry``, each with its outbox) and the place index changes, all acknowledged; then
-every decision, link and dead letter, all acknowledged; then the offsets. A failed send fails
-the batch: nothing is committed, the session restarts from the changelog and the committed
-offsets, and the decisions come again with the same ids. See ``store`` for why that loses
-nothing.
+every decision, link and dead letter, all acknowledged; then the offsets. The next batch is
+decided while those acknowledgements come, and written only after the offsets are committed.
+A failed send fails the session: nothing more is committed, the session restarts from the
+changelog and the committed offsets, and the decisions come again with the same ids. See
+``store`` for why that loses nothing.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ MAX_RECORDS = 500
 """records a batch: large enough that the three acknowledged writes a batch cost little, small
 enough that decisions stream out (and the bench's first → last output sees the drain)"""
 SWEEP_EVERY = timedelta(minutes=1)
+YIELD_EVERY = 50
+"""records decided between two turns of the event loop (the previous batch's writes, the
+consumer's fetches and the clock go on meanwhile)"""
 
 
 class SendFailedError(RuntimeError):
@@ -129,6 +133,8 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is un
         self.sender: Sender | None = None
         self.fault: BaseException | None = None
         """a failed restore (aiokafka swallows a listener's exception): fails the session"""
+        self.flushing: asyncio.Task[None] | None = None
+        """the last batch's writes, acknowledged while the next batch is decided"""
 
     # ------------------------------------------------------------------ the session
 
@@ -147,6 +153,7 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is un
 
     async def session(self) -> None:
         self.parts, self.standby, self.places, self.fault = {}, {}, {}, None
+        self.flushing = None
         self.deadlines = DeadlineIndex()
         producer = make_producer(self.bootstrap, linger_ms=1)
         consumer = make_consumer(
@@ -175,6 +182,8 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is un
                 if batch:
                     async with self.lock:
                         await self.batch(batch)
+                elif self.flushing is not None and self.flushing.done():
+                    await self.settled()
                 for task in tasks:
                     if task.done():
                         task.result()  # a failed follower or ticker fails the session
@@ -183,6 +192,8 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is un
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            with contextlib.suppress(Exception):  # failed: its inputs come again
+                await self.settled()
             await consumer.stop()
             await index.stop()
             await producer.stop()
@@ -191,6 +202,10 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is un
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         async with self.lock:  # the batch in progress is committed first
+            try:
+                await self.settled()
+            except Exception as err:  # aiokafka swallows it: the session fails instead
+                self.fault = err
             self.standby.update(self.parts)
             self.parts = {}
 
@@ -260,7 +275,14 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is un
     # ------------------------------------------------------------------ a batch
 
     async def batch(self, records: dict[TopicPartition, list[Any]]) -> None:
+        """Decide a batch in memory, then write it once the previous batch is written.
+
+        Deciding overlaps only the previous batch's acknowledgements: a batch's state records
+        are encoded as it is decided and sent after the previous batch's offsets are
+        committed, so each batch keeps the order state → outputs → offsets, and a failure
+        fails the session before anything of a later batch is written."""
         batch = Batch()
+        taken = 0
         for tp, part_records in records.items():
             part = self.parts.get(tp.partition)
             if part is None:
@@ -268,7 +290,18 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is un
             for record in part_records:
                 self.take(record, tp.partition, part, batch)
                 batch.offsets[tp] = record.offset + 1
-        await self.flush(batch)
+                taken += 1
+                if taken % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # the previous batch's writes go on meanwhile
+        writes = self.writes(batch)
+        await self.settled()
+        self.flushing = asyncio.create_task(self.flush(batch, writes))
+
+    async def settled(self) -> None:
+        """The previous batch written and committed (its failure raised here)."""
+        flushing, self.flushing = self.flushing, None
+        if flushing is not None:
+            await flushing
 
     def take(self, record: Any, partition: int, part: Part, batch: Batch) -> None:
         try:
@@ -377,19 +410,25 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is un
         )
         return (self.names.of(letter), letter.subject.encode(), encode(letter))
 
-    async def flush(self, batch: Batch) -> None:
-        """State first, then what it caused, then the offsets: each step acknowledged."""
-        assert self.consumer is not None and self.sender is not None
+    def writes(self, batch: Batch) -> list[Record]:
+        """The batch's changelog records and place-index changes, as decided (encoded now:
+        the next batch changes the same tickets in memory before these are sent)."""
         writes: list[Record] = []
-        outputs: list[Output] = list(batch.loose)
         for key, (partition, entry) in batch.entries.items():
             part = self.parts[partition]
             entry.ticket = part.get(key)
             entry.parked = part.parked.get(key, [])
-            outputs.extend(entry.outbox)
             writes.append(Record(self.state_topic, key.encode(), entry.encode(), (), partition))
         for place, holder in batch.places:
             writes.append(places_log.change(self.names, self.instance, place, holder))
+        return writes
+
+    async def flush(self, batch: Batch, writes: list[Record]) -> None:
+        """State first, then what it caused, then the offsets: each step acknowledged."""
+        assert self.consumer is not None and self.sender is not None
+        outputs: list[Output] = list(batch.loose)
+        for _, entry in batch.entries.values():
+            outputs.extend(entry.outbox)
         await settle(await self.sender.send(writes))
         await self.send(outputs)
         if batch.offsets:
