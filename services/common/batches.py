@@ -60,9 +60,9 @@ class Sender:
         for record in records:
             partition = record.partition
             if partition is None:
-                every = await self._partitions(record.topic)
                 if record.key is None:
                     raise ValueError(f"a record for {record.topic} has neither key nor partition")
+                every = await self._partitions(record.topic)
                 partition = every[_hash(record.key) % len(every)]
             groups.setdefault((record.topic, partition), []).append(record)
         futures = []

@@ -418,7 +418,9 @@ class Router(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is un
             part = self.parts[partition]
             entry.ticket = part.get(key)
             entry.parked = part.parked.get(key, [])
-            writes.append(Record(self.state_topic, key.encode(), entry.encode(), (), partition))
+            writes.append(
+                Record(self.state_topic, key.encode(), entry.encode(), partition=partition)
+            )
         for place, holder in batch.places:
             writes.append(places_log.change(self.names, self.instance, place, holder))
         return writes
