@@ -301,9 +301,21 @@ def cmd_intake(settings: Settings, args: argparse.Namespace) -> int:
 
     app = create_app(settings, _bootstrap(settings))
     uvicorn.run(
-        app, host=settings.http_host, port=settings.http_port, log_level="warning", access_log=False
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
     return 0
+
+
+KEEP_ALIVE_S = 75
+"""How long the HTTP services keep an idle connection open (nginx's default). Longer than any
+client keeps one for reuse (httpx, 5 s) and than a load balancer's idle timeout (60 s is
+common): uvicorn's own default, 5 s, equals httpx's, and a request sent on a connection the
+server is closing at that moment fails with a reset (uvicorn/httpx keep-alive race)."""
 
 
 def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
@@ -318,6 +330,7 @@ def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
         port=settings.console_port,
         log_level="warning",
         access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
     return 0
 

@@ -174,3 +174,25 @@ async def test_concurrent_duplicates_get_one_202_and_the_same_ticket(stack: Stac
         )
     assert sorted(r.status_code for r in responses) == [200] * 7 + [202]
     assert len({r.json()["ticket_id"] for r in responses}) == 1
+
+
+def test_an_idle_connection_outlives_a_clients_keep_alive(stack: Stack) -> None:
+    """A connection left idle for longer than httpx keeps one (5 s) still takes a request: the
+    server must not be the side that closes it first (the keep-alive race gives a reset)."""
+    import http.client
+    import time
+
+    host, port = stack.intake_url.removeprefix("http://").rsplit(":", 1)
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        for attempt in range(2):
+            connection.request("GET", "/healthz")
+            response = connection.getresponse()  # RemoteDisconnected if the server closed it
+            assert response.status == 200
+            response.read()
+            if attempt == 0:
+                first = connection.sock
+                time.sleep(6)
+        assert connection.sock is first  # the same connection, not a new one
+    finally:
+        connection.close()
