@@ -286,8 +286,6 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_intake(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
-
     from services.intake.api import create_app
 
     if settings.uses_demo_keys:
@@ -299,16 +297,7 @@ def cmd_intake(settings: Settings, args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
 
-    app = create_app(settings, _bootstrap(settings))
-    uvicorn.run(
-        app,
-        host=settings.http_host,
-        port=settings.http_port,
-        log_level="warning",
-        access_log=False,
-        timeout_keep_alive=KEEP_ALIVE_S,
-    )
-    return 0
+    return _serve(create_app(settings, _bootstrap(settings)), settings, settings.http_port)
 
 
 KEEP_ALIVE_S = 75
@@ -318,21 +307,25 @@ common): uvicorn's own default, 5 s, equals httpx's, and a request sent on a con
 server is closing at that moment fails with a reset (uvicorn/httpx keep-alive race)."""
 
 
-def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
+def _serve(app: Any, settings: Settings, port: int) -> int:
+    """Run an HTTP service (the intake, the console) until it is stopped."""
     import uvicorn
 
-    from services.console.app import create_app
-
-    app = create_app(settings, _bootstrap(settings))
     uvicorn.run(
         app,
         host=settings.http_host,
-        port=settings.console_port,
+        port=port,
         log_level="warning",
         access_log=False,
         timeout_keep_alive=KEEP_ALIVE_S,
     )
     return 0
+
+
+def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
+    from services.console.app import create_app
+
+    return _serve(create_app(settings, _bootstrap(settings)), settings, settings.console_port)
 
 
 def cmd_router(settings: Settings, args: argparse.Namespace) -> int:
