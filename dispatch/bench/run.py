@@ -114,8 +114,16 @@ async def suite(settings: Settings, bootstrap: str, broker: str, quick: bool) ->
     size = QUICK if quick else FULL
     policy = load_policy(settings.policy)
     base = settings.model_copy(update={"kafka_bootstrap": bootstrap, "log_level": "WARNING"})
-    records = encoded(requests(policy, size["drain"], tag="drain"))
+    drain = requests(policy, size["drain"], tag="drain")
+    records = encoded(drain)
     value_bytes = sum(len(v) for _, v in records) // len(records)
+    texts = [e.data.description for e in drain]
+    messages = {
+        "count": len(records),
+        "value_bytes": value_bytes,
+        "distinct_texts": len(set(texts)),
+        "text_chars": round(sum(map(len, texts)) / len(texts), 1),
+    }
 
     drained = measures.isolated(base)
     # The ceiling varies from run to run on a shared 2-core machine (the broker competes for
@@ -149,7 +157,7 @@ async def suite(settings: Settings, bootstrap: str, broker: str, quick: bool) ->
         },
         "partitions": base.partitions,
         "policy": policy.version,
-        "messages": {"count": len(records), "value_bytes": value_bytes},
+        "messages": messages,
         "router_events_per_s": router,
         "passthrough_events_per_s": ceiling,
         "passthrough_runs": passes,

@@ -38,7 +38,7 @@ def test_the_workload_has_no_repeat_reports_so_every_request_is_assigned() -> No
 def test_the_workload_never_starts_at_the_command_center_so_every_ticket_can_escalate() -> None:
     policy = load_policy(None)
     events = requests(policy, 10_000, tag="t")
-    for event in events[::25]:  # across the whole cycle: local tiers first, departments after
+    for event in events[::25]:  # across the whole cycle: every category, local and department
         _, out = step(None, event, policy, {})
         assigned = [d for d in out if d.type == "dispatch.ticket.assigned"]
         assert assigned
