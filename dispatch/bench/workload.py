@@ -46,18 +46,16 @@ def texts(policy: Policy) -> dict[str, list[str]]:
     """Texts by category, for the categories handled below the command center: the labelled
     ones the router, told the category, keeps at a local or department level without an
     emergency; else one plain sentence."""
-    out: dict[str, list[str]] = {}
+    labelled: dict[str, list[str]] = {}
     for code, text in _labelled():
-        category = policy.category_by_code.get(code)
-        if category is None or category.tier not in ESCALATING:
-            continue
         decided = classify(Facts(description=text, category=code), policy)
         if decided.tier in ESCALATING and not decided.emergency:
-            out.setdefault(code, []).append(text)
-    for c in policy.categories:
-        if c.code != policy.default_category and c.tier in ESCALATING and c.code not in out:
-            out[c.code] = [LOCAL_TEXTS.get(c.code, f"{c.name}的问题,请尽快处理")]
-    return out
+            labelled.setdefault(code, []).append(text)
+    return {
+        c.code: labelled.get(c.code) or [LOCAL_TEXTS.get(c.code, f"{c.name}的问题,请尽快处理")]
+        for c in policy.categories
+        if c.code != policy.default_category and c.tier in ESCALATING
+    }
 
 
 def places(policy: Policy) -> Iterator[tuple[str, str, str]]:
@@ -70,14 +68,10 @@ def places(policy: Policy) -> Iterator[tuple[str, str, str]]:
     """
     micro = [u.id for u in grid_of(policy).by_id.values() if u.level == "microgrid"]
     by_category = texts(policy)
-    local = [code for code in LOCAL_TEXTS if code in by_category]
-    order = local + [
-        c.code for c in policy.categories if c.code in by_category and c.code not in LOCAL_TEXTS
-    ]
     pairs = [
-        (m, code, by_category[code][k % len(by_category[code])])
+        (m, code, said[k % len(said)])
         for k, m in enumerate(micro)
-        for code in order
+        for code, said in by_category.items()
     ]
     return itertools.cycle(pairs)
 
