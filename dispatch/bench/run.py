@@ -214,8 +214,9 @@ def table(result: dict[str, Any]) -> Table:
         (
             "audit replay --verify, events/s",
             result["verify_events_per_s"],
-            f"{result['verify']['events']} records, read {result['verify']['read_s']}s, "
-            f"{result['verify']['divergences']} divergences",
+            f"{result['verify']['events']} records in {result['verify']['processes']} "
+            f"processes (one: {result['verify']['one_process_events_per_s']}/s), read "
+            f"{result['verify']['read_s']}s, {result['verify']['divergences']} divergences",
         ),
         (
             "intake, requests/s",

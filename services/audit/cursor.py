@@ -24,6 +24,12 @@ class Cursor:
     others_taken: int = 0
 
     @property
+    def weight(self) -> int:
+        """How much replaying this ticket takes, in steps: its inputs and recorded ticks."""
+        plan = self.plan
+        return 1 + len(plan.updates) + len(plan.others) + sum(map(len, self.ticks.values()))
+
+    @property
     def version(self) -> int:
         return self.state.version if self.state is not None else 0
 

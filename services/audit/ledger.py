@@ -3,6 +3,7 @@ its id, each refusal against its dead letter, and what is left over at the end."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from schemas.envelope import CloudEvent, Decision, derive_id
@@ -137,9 +138,12 @@ class Ledger:
 
     # ------------------------------------------------------------ what is left
 
-    def sweep(self) -> list[Pending]:
-        """Dead letters for inputs the logic accepts; recorded decisions never recomputed;
-        unreadable inputs the router did not dead-letter. Returns what is still pending."""
+    def sweep(
+        self, owners: Callable[[str], bool] | None = None, unreadable: bool = True
+    ) -> list[Pending]:
+        """Dead letters for inputs the logic accepts; recorded decisions never recomputed
+        (of the tickets ``owners`` takes, else of all); unreadable inputs the router did not
+        dead-letter (unless ``unreadable`` is false). Returns what is still pending."""
         for ticket_id, logged in self.admitted:
             letter = self.letter(logged.at)
             if letter is None:
@@ -158,6 +162,8 @@ class Ledger:
             ticket_id = owner(logged.event)
             if decision_id in self.matched or ticket_id in self.unverifiable:
                 continue
+            if owners is not None and not owners(ticket_id):
+                continue
             self.add(
                 ticket_id=ticket_id,
                 kind="extra",
@@ -166,7 +172,7 @@ class Ledger:
                 detail=self.recorded.why.get(decision_id, "no recorded input or tick calls for it"),
                 recorded=as_json(logged.event),
             )
-        for bad in self.log.unreadable:
+        for bad in self.log.unreadable if unreadable else ():
             key = (self.log.physical(bad.at.topic), bad.at.partition, bad.at.offset)
             if bad.at.topic in INPUT_TOPICS and key not in self.recorded.letters:
                 where = bad.at.label(self.log.prefix)

@@ -118,6 +118,7 @@ def _verified(found: Verification | None) -> dict[str, Any] | None:
         "by_kind": dict(Counter(d.kind for d in found.divergences)),
         "last_tick": found.last_tick,
         "grace_seconds": GRACE.total_seconds(),
+        "processes": found.processes,
         "pending": [p.model_dump(mode="json") for p in found.pending],
         "approximations": list(APPROXIMATIONS),
     }

@@ -10,20 +10,25 @@ its ticketversion puts it, with the tick's time as now; a refused input where it
 
 from __future__ import annotations
 
+import gc
 import heapq
+import multiprocessing
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from multiprocessing.connection import Connection
 
 from schemas.envelope import Decision
 from schemas.policy import Policy
 from services.audit.cursor import Cursor
 from services.audit.divergence import Divergence, Pending
+from services.audit.groups import groups, share
 from services.audit.ledger import Ledger
 from services.audit.log import AuditLog, Logged
 from services.audit.order import Plan, plans, tick_of
 from services.audit.policies import PolicyBook
-from services.audit.recorded import recorded, router_clock
+from services.audit.recorded import owner, recorded, router_clock
 from services.router.kernel.escalation import next_check
 from services.router.kernel.handle import Outcome, handle
 from services.router.kernel.places import apply_changes
@@ -32,6 +37,10 @@ GRACE = timedelta(seconds=5)
 """How far the router may lag behind its clock before a decision it owes counts as missing."""
 CATCH_UP = 8
 """Most decisions one tick can owe before the one recorded (escalations up the grid)."""
+PARALLEL_FROM = 20_000
+"""Records of a log from which a replay shares its tickets among processes (below, the fork
+costs more than it saves)."""
+MAX_WORKERS = 8
 
 
 @dataclass
@@ -42,6 +51,8 @@ class Verification:
     reproduced: int = 0
     refusals: int = 0
     last_tick: datetime | None = None
+    processes: int = 1
+    """how many processes replayed the tickets (groups.py)"""
 
 
 class _Replay:
@@ -49,12 +60,14 @@ class _Replay:
         self.book = book
         self.recorded = recorded(log)
         self.clock = router_clock(log, grace)
+        self.log = log
         self.ledger = Ledger(log, self.recorded, self.clock)
         self.index: dict[str, str] = {}
         self.plans = plans(log)
 
-    def run(self) -> Verification:
-        cursors = self.cursors()
+    def run(self, cursors: dict[str, Cursor]) -> None:
+        """Every ticket of ``cursors`` re-decided, all advancing together in the router's
+        order."""
         heap: list[tuple[datetime, datetime, int, str]] = []
         for seq, (ticket_id, cursor) in enumerate(cursors.items()):
             assert cursor.plan.request is not None
@@ -77,7 +90,8 @@ class _Replay:
             else:
                 heapq.heappush(heap, (*self.when(head[1]), seq, ticket_id))
                 seq += 1
-        pending = self.ledger.sweep()
+
+    def verification(self, pending: list[Pending]) -> Verification:
         return Verification(
             divergences=self.ledger.divergences,
             pending=pending,
@@ -86,6 +100,53 @@ class _Replay:
             refusals=self.ledger.refusals,
             last_tick=self.clock.latest(),
         )
+
+    def alone(self, cursors: dict[str, Cursor]) -> Verification:
+        self.run(cursors)
+        return self.verification(self.ledger.sweep())
+
+    def in_parts(self, cursors: dict[str, Cursor], parts: list[list[str]]) -> Verification:
+        """Each part (groups of tickets that never meet: groups.py) replayed in a process of
+        its own, forked with the log read (this process takes the first); the verdicts joined
+        in the order of the parts, then the decisions of no part's ticket. A part that matched
+        a decision of another part's ticket (the grouping missed a way tickets meet) makes the
+        whole replay run again in one process."""
+        before = len(self.ledger.divergences)
+        fork = multiprocessing.get_context("fork")
+        children = []
+        gc.freeze()  # and the replay's indexes: the children's collector leaves them uncopied
+        for part in parts[1:]:
+            mine, theirs = fork.Pipe(duplex=False)
+            child = fork.Process(
+                target=_child, args=(self, cursors, part, before, theirs), daemon=True
+            )
+            child.start()
+            theirs.close()
+            children.append((child, mine))
+        taken = {ticket_id for part in parts for ticket_id in part}
+        self.ledger.sweep(owners=lambda ticket_id: ticket_id not in taken)
+        rest = self.ledger.divergences[before:]
+        del self.ledger.divergences[before:]
+        done = [_part(self, cursors, parts[0], before)]
+        for child, conn in children:
+            try:
+                found = conn.recv()
+            except EOFError:
+                found = RuntimeError(f"a replay process ended with {child.exitcode}")
+            child.join()
+            if isinstance(found, BaseException):
+                raise found
+            done.append(found)
+        if any(part.strays for part in done):
+            again = _Replay(self.log, self.book, self.clock.grace)
+            return again.alone(again.cursors())
+        ledger = self.ledger
+        ledger.divergences[before:] = [d for part in done for d in part.divergences] + rest
+        ledger.reproduced = sum(part.reproduced for part in done)
+        ledger.refusals = sum(part.refusals for part in done)
+        found = self.verification([p for part in done for p in part.pending])
+        found.processes = len(parts)
+        return found
 
     def when(self, logged: Logged) -> tuple[datetime, datetime]:
         """When the router acted on it: the record time of the first decision it caused (of
@@ -231,6 +292,68 @@ class _Replay:
         apply_changes(self.index, outcome.places)
 
 
-def verify(log: AuditLog, book: PolicyBook, grace: timedelta = GRACE) -> Verification:
-    """Every recorded decision that does not follow from the recorded inputs and policies."""
-    return _Replay(log, book, grace).run()
+@dataclass
+class _Done:
+    """What one part's process found (divergences after those found before the fork)."""
+
+    divergences: list[Divergence]
+    pending: list[Pending]
+    reproduced: int
+    refusals: int
+    strays: bool
+    """whether it matched a decision owned by a ticket of another part"""
+
+
+def _part(replay: _Replay, cursors: dict[str, Cursor], part: list[str], before: int) -> _Done:
+    """Replay the tickets of ``part``: what it finds after the ``before`` divergences found
+    before the parts were dealt."""
+    mine = set(part)
+    replay.run({ticket_id: cursors[ticket_id] for ticket_id in part})
+    ledger = replay.ledger
+    pending = ledger.sweep(owners=mine.__contains__, unreadable=False)
+    strays = any(owner(replay.recorded.decisions[i].event) not in mine for i in ledger.matched)
+    return _Done(ledger.divergences[before:], pending, ledger.reproduced, ledger.refusals, strays)
+
+
+def _child(
+    replay: _Replay, cursors: dict[str, Cursor], part: list[str], before: int, conn: Connection
+) -> None:
+    """A forked process's part, sent back (or the error that stopped it)."""
+    try:
+        found: _Done | BaseException = _part(replay, cursors, part, before)
+    except BaseException as error:  # the parent raises it
+        found = error
+    conn.send(found)
+    conn.close()
+
+
+def workers_for(log: AuditLog) -> int:
+    """Processes for a replay of ``log``: one per usable core, for a log big enough to gain."""
+    if sum(len(records) for records in log.records.values()) < PARALLEL_FROM:
+        return 1
+    return min(len(os.sched_getaffinity(0)), MAX_WORKERS)
+
+
+def verify(
+    log: AuditLog, book: PolicyBook, grace: timedelta = GRACE, workers: int | None = None
+) -> Verification:
+    """Every recorded decision that does not follow from the recorded inputs and policies.
+
+    With ``workers`` > 1 (by default: one per core for a log of ``PARALLEL_FROM`` records or
+    more) the tickets are replayed in groups that never meet, in that many processes; the
+    verdicts are those of one replay of all (groups.py), in another order."""
+    # The log and its indexes live as long as the replay: kept out of the collector's scans
+    # (each full collection would walk all of them) and, forked, from its copy-on-write.
+    gc.freeze()
+    try:
+        replay = _Replay(log, book, grace)
+        cursors = replay.cursors()
+        count = workers_for(log) if workers is None else workers
+        if count > 1:
+            weights = {t: c.weight for t, c in cursors.items()}
+            parts = share(groups(cursors, replay.recorded), weights, count)
+            if len(parts) > 1:
+                return replay.in_parts(cursors, parts)
+        return replay.alone(cursors)
+    finally:
+        gc.unfreeze()

@@ -22,10 +22,12 @@ from schemas.events import (
     TicketWhistled,
     WhistleData,
 )
+from schemas.policy import load_policy
 from services.audit.divergence import Divergence
+from services.audit.groups import groups
 from services.audit.log import AuditLog, Logged, Position
 from services.audit.policies import policy_book
-from services.audit.verify import Verification, verify
+from services.audit.verify import GRACE, Verification, _Replay, verify
 from services.intake.models import RequestIn, received_event
 from services.router.kernel.emit import ROUTER_SOURCE
 from tests.unit.test_audit_log import (
@@ -77,8 +79,27 @@ def lifecycle() -> tuple[Recorder, dict[str, str]]:
     return r, t
 
 
+def verdicts(found: Verification) -> tuple[object, ...]:
+    """What a verification says, regardless of the order it found it in."""
+    return (
+        sorted(d.model_dump_json() for d in found.divergences),
+        sorted(p.model_dump_json() for p in found.pending),
+        (found.recorded, found.reproduced, found.refusals, found.last_tick),
+    )
+
+
 def run(log: AuditLog) -> Verification:
-    return verify(log, policy_book(log))
+    """One replay of all tickets; replayed in groups by two and three processes too, which
+    must say the same."""
+    book = policy_book(log)
+    found = verify(log, book, workers=1)
+    replay = _Replay(log, book, GRACE)
+    apart = len(groups(replay.cursors(), replay.recorded))
+    for workers in (2, 3):
+        grouped = verify(log, book, workers=workers)
+        assert verdicts(grouped) == verdicts(found), workers
+        assert grouped.processes == (min(workers, apart) if apart > 1 else 1)
+    return found
 
 
 def kinds(found: Verification) -> list[tuple[str, str | None]]:
@@ -477,3 +498,32 @@ def test_any_history_the_router_core_wrote_verifies_without_divergence(
     assert found.divergences == []
     assert found.reproduced == found.recorded
     assert found.refusals == len(log.of(topics.DEADLETTER))
+
+
+def street_lights() -> tuple[AuditLog, list[str]]:
+    """Street lights (a radius rule) reported along one road: each report 60 m north of the
+    last, so that neighbours are repeats and the road's reports fall in neighbouring cells."""
+    r = Recorder(load_policy(None))
+    lights = [
+        r.request("路灯不亮", n * 30, location={"lat": 26.4 + n * 0.00054, "lon": 117.779})
+        for n in range(8)
+    ]
+    far = r.request("路灯不亮", 1, location={"lat": 26.5, "lon": 117.779})
+    r.tick(8 * 30)  # the router's clock past every report: a decision not recorded is missing
+    return r.log(), [*lights, far]
+
+
+def test_tickets_that_can_meet_in_the_open_place_index_are_replayed_together() -> None:
+    log, tickets = street_lights()
+    replay = _Replay(log, policy_book(log), GRACE)
+    together = groups(replay.cursors(), replay.recorded)
+    [road] = [g for g in together if tickets[0] in g]
+    assert set(tickets[:-1]) <= set(road)  # repeats, and reports whose cells touch
+    assert [tickets[-1]] in together  # 11 km away: a group of its own
+    found = run(log)
+    assert found.divergences == [] and found.reproduced == found.recorded
+    links = [r.event for r in log.of(topics.LINKS)]
+    assert links  # the road's repeats were linked: the groups matter
+    for link in links:  # a link lost is found by a replay in groups as by one of all
+        cut = without(log, link.id)
+        assert any(d.decision_id == link.id for d in run(cut).divergences)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from schemas.envelope import CloudEvent
 from schemas.events import (
     Assignee,
+    ClassifiedData,
     Level,
     RequestReceived,
     Resolution,
@@ -136,6 +137,14 @@ class Ticket(BaseModel):
         return self.status in OPEN
 
 
+def classified_place(d: ClassifiedData) -> str | None:
+    """The place key a classification gives its ticket: its own since repeats.py (None: no
+    place); a decision recorded before that keys by unit and category."""
+    if "place" in d.model_fields_set:
+        return d.place
+    return place_key(d.unit.id, d.unit.level, d.category)
+
+
 @singledispatch
 def _mutate(event: CloudEvent, ticket: Ticket) -> Ticket:
     return ticket
@@ -152,10 +161,7 @@ def _(event: TicketClassified, ticket: Ticket) -> Ticket:
             "resolution": d.resolution,
             "department": d.department,
             "unit_id": d.unit.id,
-            # decisions since repeats.py carry their place; older ones keyed by unit+category
-            "place": d.place
-            if "place" in d.model_fields_set
-            else place_key(d.unit.id, d.unit.level, d.category),
+            "place": classified_place(d),
             "point": d.point,
         }
     )
