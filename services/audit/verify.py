@@ -123,20 +123,27 @@ class _Replay:
             child.start()
             theirs.close()
             children.append((child, mine))
-        taken = {ticket_id for part in parts for ticket_id in part}
-        self.ledger.sweep(owners=lambda ticket_id: ticket_id not in taken)
-        rest = self.ledger.divergences[before:]
-        del self.ledger.divergences[before:]
-        done = [_part(self, cursors, parts[0], before)]
-        for child, conn in children:
-            try:
-                found = conn.recv()
-            except EOFError:
-                found = RuntimeError(f"a replay process ended with {child.exitcode}")
-            child.join()
-            if isinstance(found, BaseException):
-                raise found
-            done.append(found)
+        try:
+            taken = {ticket_id for part in parts for ticket_id in part}
+            self.ledger.sweep(owners=lambda ticket_id: ticket_id not in taken)
+            rest = self.ledger.divergences[before:]
+            del self.ledger.divergences[before:]
+            done = [_part(self, cursors, parts[0], before)]
+            for child, conn in children:
+                try:
+                    found = conn.recv()
+                except EOFError:
+                    found = RuntimeError(f"a replay process ended with {child.exitcode}")
+                child.join()
+                if isinstance(found, BaseException):
+                    raise found
+                done.append(found)
+        finally:  # on an error here or in a part, no process is left behind
+            for child, conn in children:
+                if child.is_alive():
+                    child.terminate()
+                    child.join()
+                conn.close()
         if any(part.strays for part in done):
             again = _Replay(self.log, self.book, self.clock.grace)
             return again.alone(again.cursors())

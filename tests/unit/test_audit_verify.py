@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +26,7 @@ from schemas.events import (
     WhistleData,
 )
 from schemas.policy import load_policy
+from services.audit import verify as verify_module
 from services.audit.divergence import Divergence
 from services.audit.groups import groups
 from services.audit.log import AuditLog, Logged, Position
@@ -527,3 +531,20 @@ def test_tickets_that_can_meet_in_the_open_place_index_are_replayed_together() -
     for link in links:  # a link lost is found by a replay in groups as by one of all
         cut = without(log, link.id)
         assert any(d.decision_id == link.id for d in run(cut).divergences)
+
+
+def test_an_error_in_a_replay_process_is_raised_and_leaves_no_process(
+    recorded: tuple[AuditLog, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log, _ = recorded
+    parent, replayed = os.getpid(), verify_module._part
+
+    def failing(*args: Any) -> Any:
+        if os.getpid() != parent:
+            raise ValueError("a fault of the logic in a forked part")
+        return replayed(*args)
+
+    monkeypatch.setattr(verify_module, "_part", failing)
+    with pytest.raises(ValueError, match="forked part"):
+        verify(log, policy_book(log), workers=3)
+    assert multiprocessing.active_children() == []
