@@ -70,13 +70,11 @@ def share(groups: list[list[str]], weights: Mapping[str, int], parts: int) -> li
     """The groups dealt to ``parts`` processes, heaviest first to the lightest (a ticket weighs
     its inputs and recorded ticks); each part's tickets in the order of ``groups``. Parts left
     empty are dropped."""
-    order = sorted(
-        range(len(groups)), key=lambda k: (-sum(weights.get(t, 1) for t in groups[k]), k)
-    )
+    weight = [sum(weights.get(t, 1) for t in group) for group in groups]
     loads = [0] * max(parts, 1)
     dealt: list[list[int]] = [[] for _ in loads]
-    for k in order:
+    for k in sorted(range(len(groups)), key=lambda k: (-weight[k], k)):
         lightest = min(range(len(loads)), key=lambda p: (loads[p], p))
         dealt[lightest].append(k)
-        loads[lightest] += sum(weights.get(t, 1) for t in groups[k])
+        loads[lightest] += weight[k]
     return [[t for k in sorted(ks) for t in groups[k]] for ks in dealt if ks]

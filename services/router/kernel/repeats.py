@@ -95,27 +95,30 @@ def _keys(s: Sighting, rule: Duplicates) -> tuple[str | None, list[str]]:
     if rule.scope == "radius_m" and s.point is not None:
         assert rule.radius_m is not None
         row, col = _cell(s.point, rule.radius_m)
-        own = f"r{rule.radius_m:g}:{row}:{col}{SEP}{code}"
-        return own, reach(own)
+        scope = f"r{rule.radius_m:g}"
+        return f"{scope}:{row}:{col}{SEP}{code}", _around(scope, row, col, code)
     key = f"m:{unit.id}{SEP}{code}"
     return key, [key]
+
+
+def _around(scope: str, row: int, col: int, code: str) -> list[str]:
+    """A radius key's cell and the eight around it."""
+    return [f"{scope}:{row + dr}:{col + dc}{SEP}{code}" for dr in (-1, 0, 1) for dc in (-1, 0, 1)]
 
 
 def reach(place: str) -> list[str]:
     """The keys a request whose ticket holds ``place`` looks up (``_keys``): the key itself,
     and for a radius key the eight cells around it. Two tickets meet in the index only when
     one's key is in the other's reach (the audit splits its replay by that: audit/groups.py)."""
-    scope, sep, code = place.partition(SEP)
-    parts = scope.split(":")
+    where, sep, code = place.partition(SEP)
+    parts = where.split(":")
     if not sep or len(parts) != 3 or not parts[0].startswith("r"):
         return [place]
     try:
         row, col = int(parts[1]), int(parts[2])
     except ValueError:
         return [place]
-    return [
-        f"{parts[0]}:{row + dr}:{col + dc}{SEP}{code}" for dr in (-1, 0, 1) for dc in (-1, 0, 1)
-    ]
+    return _around(parts[0], row, col, code)
 
 
 def place_of(s: Sighting) -> str | None:
