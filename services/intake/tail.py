@@ -34,6 +34,11 @@ class TailUnavailableError(RuntimeError):
 
 
 VERIFY_TIMEOUT_S = 10.0
+CHECKPOINT_EVERY_S = 1.0
+"""How often at most the snapshot is written while records arrive (and once more at stop): a
+transaction per batch made a resident's POST pay for a SQLite write (and a compression) of each
+of its ticket's states; in between, the states not yet written are served from memory, and a
+crash costs a restart at most this much of the log read again."""
 
 
 class Snapshot(Protocol):
@@ -76,6 +81,7 @@ class Tail:
         self._positions: dict[TopicPartition, int] = {}
         self._own: dict[TopicPartition, set[int]] = {}
         self._moved = asyncio.Condition()
+        self._unsaved = False
         self.ready = asyncio.Event()
 
     async def start(self) -> None:
@@ -156,6 +162,8 @@ class Tail:
     async def _run(self, ends: dict[TopicPartition, int]) -> None:
         assert self._consumer is not None
         consumer = self._consumer
+        loop = asyncio.get_running_loop()
+        due = loop.time()
         while True:
             try:
                 batch = await consumer.getmany(timeout_ms=200, max_records=5000)
@@ -164,8 +172,10 @@ class Tail:
                         self._apply(record)
                     if records:
                         self._last[tp] = (records[-1].offset + 1, digest(records[-1].value))
-                if self._snapshot is not None:
-                    self._snapshot.checkpoint(dict(self._last))
+                        self._unsaved = True
+                if self._unsaved and loop.time() >= due:
+                    self._save()
+                    due = loop.time() + CHECKPOINT_EVERY_S
                 positions = {tp: await consumer.position(tp) for tp in self._partitions}
             except KafkaError as exc:
                 log.warning("%s: broker error while following: %s", self._name, exc)
@@ -179,6 +189,11 @@ class Tail:
             if not self.ready.is_set() and self._reached(ends):
                 log.info("%s caught up with %s", self._name, ", ".join(self._topics))
                 self.ready.set()
+
+    def _save(self) -> None:
+        if self._snapshot is not None:
+            self._snapshot.checkpoint(dict(self._last))
+        self._unsaved = False
 
     def wrote(self, tp: TopicPartition, offset: int) -> None:
         """This process wrote (and applied) the record at ``tp``/``offset``."""
@@ -212,6 +227,8 @@ class Tail:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+            if self._unsaved:
+                self._save()  # what was applied since the last checkpoint
         if self._consumer is not None:
             await self._consumer.stop()
         if self._offsets is not None:
