@@ -13,6 +13,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.partitioner import DefaultPartitioner
 
 from schemas import topics
 from schemas.codec import HEADERS, encode, key_of
@@ -117,6 +118,16 @@ def _topic_errors(response: object) -> Iterable[tuple[str, int, str | None]]:
         name, code = item[0], item[1]
         message = item[2] if len(item) > 2 else None
         yield name, code, message
+
+
+_PARTITIONER = DefaultPartitioner()
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition a producer's default partitioner (murmur2) puts ``key`` on."""
+    every = list(range(partitions))
+    found: int = _PARTITIONER(key, every, every)
+    return found
 
 
 def make_producer(

@@ -65,7 +65,8 @@ class Admission:
         was not acknowledged (a retry is safe: what was written is then a duplicate)."""
         events = [received_event(r, source, now, channel) for r in requests]
         try:
-            await self.ledger.tail.sync()
+            # A duplicate's ledger entry is on its ticket's partition: only those are synced.
+            await self.ledger.tail.sync(keys={e.data.ticket_id.encode() for e in events})
         except TailUnavailableError as exc:
             raise BrokerUnavailableError(str(exc)) from exc
         while pending := {self._inflight[e.subject] for e in events if e.subject in self._inflight}:

@@ -21,6 +21,12 @@ bearer = HTTPBearer(
 )
 
 
+async def intake_dependency(request: Request) -> Intake:
+    """The intake, as a dependency: a coroutine, so FastAPI calls it on the event loop instead
+    of handing it to a worker thread (a thread hop on every request for a dictionary lookup)."""
+    return intake_of(request)
+
+
 def intake_of(request: Request) -> Intake:
     intake: Intake = request.app.state.intake
     return intake
@@ -59,4 +65,4 @@ async def authenticated_source(caller: Annotated[Principal, Depends(authenticate
 
 Caller = Annotated[Principal, Depends(authenticated)]
 Source = Annotated[str, Depends(authenticated_source)]
-IntakeDep = Annotated[Intake, Depends(intake_of)]
+IntakeDep = Annotated[Intake, Depends(intake_dependency)]

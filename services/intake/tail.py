@@ -14,14 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Protocol, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
-from services.common.bus import make_consumer
+from services.common.bus import make_consumer, partition_of
 from services.intake.store import Position, digest
 
 log = logging.getLogger(__name__)
@@ -195,6 +195,16 @@ class Tail:
             self._snapshot.checkpoint(dict(self._last))
         self._unsaved = False
 
+    def _holding(self, keys: Iterable[bytes]) -> set[TopicPartition]:
+        counts: dict[str, int] = {}
+        for tp in self._partitions:
+            counts[tp.topic] = counts.get(tp.topic, 0) + 1
+        return {
+            TopicPartition(topic, partition_of(key, count))
+            for topic, count in counts.items()
+            for key in keys
+        }
+
     def wrote(self, tp: TopicPartition, offset: int) -> None:
         """This process wrote (and applied) the record at ``tp``/``offset``."""
         if offset >= self._positions.get(tp, 0):
@@ -210,13 +220,19 @@ class Tail:
                 return False
         return True
 
-    async def sync(self, timeout: float = 5.0) -> None:
-        """Return once everything written before this call has been applied."""
+    async def sync(self, timeout: float = 5.0, keys: Iterable[bytes] | None = None) -> None:
+        """Return once everything written before this call has been applied; with ``keys``,
+        everything written to the partitions the producer's partitioner puts those keys on
+        (a record under one of them can be nowhere else): one partition's end to ask for,
+        and no wait for records on the others."""
         if self._offsets is None:
             raise TailUnavailableError(f"{self._name} is not started")
+        partitions = self._partitions
+        if keys is not None:
+            partitions = sorted(self._holding(keys))
         try:
             async with asyncio.timeout(timeout):
-                ends = await self._offsets.end_offsets(self._partitions)
+                ends = await self._offsets.end_offsets(partitions) if partitions else {}
                 async with self._moved:
                     await self._moved.wait_for(lambda: self._reached(ends))
         except (TimeoutError, KafkaError) as exc:

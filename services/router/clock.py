@@ -10,16 +10,9 @@ from __future__ import annotations
 import heapq
 from datetime import datetime
 
-from aiokafka.partitioner import DefaultPartitioner
+from services.common.bus import partition_of
 
-_PARTITIONER = DefaultPartitioner()
-
-
-def partition_of(key: bytes, partitions: int) -> int:
-    """The partition a producer's default partitioner (murmur2) puts ``key`` on."""
-    every = list(range(partitions))
-    found: int = _PARTITIONER(key, every, every)
-    return found
+__all__ = ["DeadlineIndex", "partition_of"]
 
 
 class DeadlineIndex:

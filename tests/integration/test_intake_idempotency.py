@@ -10,11 +10,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from aiokafka import TopicPartition
 
+from dispatch.bench.kafka import create_topics
 from dispatch.broker import free_port
 from dispatch.stack import Stack
 from schemas import topics
+from services.common.bus import make_producer
 from services.common.settings import Settings
+from services.intake.tail import Tail
 from tests.kafka import read_until, with_type
 
 HOTLINE = {"Authorization": "Bearer demo-hotline-12345"}
@@ -91,8 +95,10 @@ def test_a_request_taken_by_one_instance_is_a_duplicate_at_another(
     prefix = f"t{uuid.uuid4().hex[:10]}."
     one = start(intakes, kafka_bootstrap, prefix, tmp_path / "one")
     two = start(intakes, kafka_bootstrap, prefix, tmp_path / "two")
-    for n in range(5):
-        external_id = f"EH2026030100{n}"
+    # An instance syncs only the ledger partition a ticket's entry is on (its key's): a dozen
+    # tickets, over all three partitions.
+    for n in range(12):
+        external_id = f"EH202603010{n:02d}"
         created = post(one if n % 2 else two, external_id)
         assert created.status_code == 202
         again = post(two if n % 2 else one, external_id)
@@ -104,3 +110,34 @@ def test_a_request_taken_by_one_instance_is_a_duplicate_at_another(
             timeout=30,
         )
         assert seen.status_code == 200 and seen.json()["external_id"] == external_id
+
+
+def test_a_sync_by_keys_asks_for_the_partitions_the_producer_wrote_those_keys_to(
+    kafka_bootstrap: str,
+) -> None:
+    """What lets ``admit`` sync one ledger partition, not all: the partition a key's record is
+    on is the one the tail computes for it (the producer's partitioner, murmur2)."""
+    topic = f"t{uuid.uuid4().hex[:10]}.{topics.INTAKE_LEDGER}"
+    keys = [f"T-{uuid.uuid4().hex[:12]}".encode() for _ in range(30)]
+
+    async def check() -> None:
+        await create_topics(kafka_bootstrap, [topic], 3)
+        producer = make_producer(kafka_bootstrap)
+        await producer.start()
+        try:
+            written = {key: await (await producer.send(topic, b"{}", key=key)) for key in keys}
+        finally:
+            await producer.stop()
+        applied: list[bytes | None] = []
+        tail = Tail(kafka_bootstrap, [topic], lambda record: applied.append(record.key), "test")
+        await tail.start()
+        try:
+            for key, meta in written.items():
+                assert tail._holding([key]) == {TopicPartition(topic, meta.partition)}
+            assert {meta.partition for meta in written.values()} == {0, 1, 2}
+            await tail.sync(keys=keys[:1])
+            assert keys[0] in applied
+        finally:
+            await tail.stop()
+
+    asyncio.run(check())
