@@ -7,7 +7,9 @@ and later repeat reports too). The ledger holds one small record per ticket, and
 keeps it at that size however long the system runs, so an intake's start-up reads a bounded
 amount. Every intake instance follows the whole ledger, so a request accepted by one instance
 is a duplicate for every other: before deciding that a request is new, an instance syncs with
-the ledger's end offsets (``Tail.sync``), so it sees every ledger write acknowledged before.
+the end offset of the ledger partition its ticket's entry goes to (``Tail.sync`` by key: the
+producer's partitioner puts one key on one partition), so it sees every ledger write for that
+ticket acknowledged before.
 
 Order of writes: the request event first (acks=all), then its ledger record (acks=all), then
 the 202. A crash between the two leaves an event without a ledger record; the upstream's retry
