@@ -78,6 +78,7 @@ class Tail:
         self._offsets: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._partitions: list[TopicPartition] = []
+        self._counts: dict[str, int] = {}  # partitions of each topic, known at start
         self._positions: dict[TopicPartition, int] = {}
         self._own: dict[TopicPartition, set[int]] = {}
         self._moved = asyncio.Condition()
@@ -97,6 +98,8 @@ class Tail:
             for p in sorted(consumer.partitions_for_topic(topic) or set())
         ]
         consumer.assign(self._partitions)
+        for tp in self._partitions:
+            self._counts[tp.topic] = self._counts.get(tp.topic, 0) + 1
         ends = await consumer.end_offsets(self._partitions) if self._partitions else {}
         starts = await self._resume(consumer, ends)
         for tp in self._partitions:
@@ -196,12 +199,9 @@ class Tail:
         self._unsaved = False
 
     def _holding(self, keys: Iterable[bytes]) -> set[TopicPartition]:
-        counts: dict[str, int] = {}
-        for tp in self._partitions:
-            counts[tp.topic] = counts.get(tp.topic, 0) + 1
         return {
             TopicPartition(topic, partition_of(key, count))
-            for topic, count in counts.items()
+            for topic, count in self._counts.items()
             for key in keys
         }
 

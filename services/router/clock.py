@@ -10,10 +10,6 @@ from __future__ import annotations
 import heapq
 from datetime import datetime
 
-from services.common.bus import partition_of
-
-__all__ = ["DeadlineIndex", "partition_of"]
-
 
 class DeadlineIndex:
     """Per partition, a heap of (next deadline, ticket id); stale entries are checked away."""

@@ -21,7 +21,7 @@ from schemas.events import (
     TicketWhistled,
     data_type,
 )
-from services.router.clock import partition_of
+from services.common.bus import partition_of
 from tests.kafka import produce, read_until, with_type
 from tests.stacks import FAST_SCALE, fast
 

@@ -7,11 +7,11 @@ import uuid
 from datetime import datetime
 
 import orjson
-from aiokafka.partitioner import DefaultPartitioner
 
 from dispatch.stack import Stack
 from schemas.codec import HEADERS, encode
 from schemas.words import CHINA
+from services.common.bus import partition_of
 from services.intake.models import RequestIn, received_event
 from tests.kafka import produce, read_until, with_type
 
@@ -23,10 +23,6 @@ def request_bytes(external_id: str, description: str = "城北新村南区7幢�
         datetime(2026, 3, 1, 9, 0, tzinfo=CHINA),
     )
     return event.subject.encode(), encode(event)
-
-
-def partition_of(key: bytes, partitions: int) -> int:
-    return int(DefaultPartitioner()(key, list(range(partitions)), list(range(partitions))))
 
 
 async def test_undecodable_input_is_dead_lettered_and_later_input_still_routed(

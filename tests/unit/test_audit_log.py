@@ -24,9 +24,8 @@ from schemas.policy import Policy, load_policy
 from schemas.words import CHINA
 from services.audit.log import AuditLog, Logged, Position, Unreadable, build
 from services.audit.order import merge, plans, tick_of
-from services.common.bus import rejected
+from services.common.bus import partition_of, rejected
 from services.intake.models import RequestIn, received_event
-from services.router.clock import partition_of
 from services.router.kernel.escalation import next_check
 from services.router.kernel.handle import Outcome, handle
 from services.router.kernel.places import apply_changes
