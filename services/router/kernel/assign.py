@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from schemas.events import Assignee, Level
 from schemas.policy import Policy
 from schemas.policy.grid import Placed, grid_of
+from schemas.policy.memo import per_policy
 from services.router.kernel.locate import Located
 from services.router.kernel.rules import Classification
 
@@ -28,52 +29,75 @@ class Target:
     rule: str = ""
 
 
-def unit_assignee(unit: Placed) -> Assignee:
-    return Assignee(
-        id=unit.id, kind=KIND_BY_LEVEL[unit.level], name=f"{unit.name}·{unit.handler.name}"
-    )
+@dataclass(frozen=True, slots=True)
+class _Assignees:
+    """A policy's assignees as they are first needed, by unit, department or community id:
+    each one a frozen model built once, not validated again for every ticket it gets."""
+
+    units: dict[str, Assignee]
+    departments: dict[str, Assignee]
+    conveners: dict[str, Assignee]
+
+
+_assignees = per_policy(lambda policy: _Assignees({}, {}, {}))
+
+
+def unit_assignee(policy: Policy, unit: Placed) -> Assignee:
+    """The assignee of a unit of ``policy``'s grid."""
+    known = _assignees(policy).units
+    found = known.get(unit.id)
+    if found is None:
+        name = f"{unit.name}·{unit.handler.name}"
+        found = known[unit.id] = Assignee(id=unit.id, kind=KIND_BY_LEVEL[unit.level], name=name)
+    return found
 
 
 def department_assignee(policy: Policy, department_id: str) -> Assignee:
-    dep = policy.department_by_id[department_id]
-    return Assignee(id=dep.id, kind="department", name=dep.name)
+    known = _assignees(policy).departments
+    found = known.get(department_id)
+    if found is None:
+        dep = policy.department_by_id[department_id]
+        found = known[department_id] = Assignee(id=dep.id, kind="department", name=dep.name)
+    return found
 
 
 def convener_assignee(policy: Policy, community: Placed) -> Assignee:
-    convener = grid_of(policy).conveners[community.id]
-    return Assignee(
-        id=f"{community.id}{CONVENER_SUFFIX}",
-        kind="convener",
-        name=f"{community.name}近邻恳谈会·{convener.name}",
-    )
+    known = _assignees(policy).conveners
+    found = known.get(community.id)
+    if found is None:
+        convener = grid_of(policy).conveners[community.id]
+        found = known[community.id] = Assignee(
+            id=f"{community.id}{CONVENER_SUFFIX}",
+            kind="convener",
+            name=f"{community.name}近邻恳谈会·{convener.name}",
+        )
+    return found
 
 
 def command_center(policy: Policy) -> Target:
-    return Target("district", unit_assignee(grid_of(policy).root))
+    return Target("district", unit_assignee(policy, grid_of(policy).root))
 
 
 def first(cls: Classification, located: Located, policy: Policy) -> Target:
     """大事全市解、中事部门解、小事就地解、杂事协商解; life-safety to the command center."""
     directory = grid_of(policy)
     unit = located.unit
-    center = unit_assignee(directory.root)
     community = directory.by_id.get(unit.community) if unit.community else None
-    community_copy = (unit_assignee(community),) if community is not None else ()
-    involved = tuple(department_assignee(policy, d) for d in cls.departments)
-    if cls.emergency:
-        return Target("district", center, involved + community_copy, "assign:emergency")
-    if cls.tier == "city":
+    copy = (unit_assignee(policy, community),) if community is not None else ()
+    if cls.emergency or cls.tier == "city":
+        involved = tuple(department_assignee(policy, d) for d in cls.departments)
+        center = unit_assignee(policy, directory.root)
+        if cls.emergency:
+            return Target("district", center, involved + copy, "assign:emergency")
         return Target("district", center, involved, "assign:city")
     if cls.tier == "department" and cls.department is not None:
         dep = policy.department_by_id[cls.department]
-        return Target(
-            dep.level, department_assignee(policy, dep.id), community_copy, "assign:department"
-        )
+        return Target(dep.level, department_assignee(policy, dep.id), copy, "assign:department")
     if cls.tier == "consultation" and community is not None:
         return Target("community", convener_assignee(policy, community), (), "assign:consultation")
     # 小事就地解 (and any tier without a better owner): the lowest unit the location resolved
     # to, which is the district command center when the location is unknown.
-    return Target(unit.level, unit_assignee(unit), (), f"assign:{cls.tier}:{unit.level}")
+    return Target(unit.level, unit_assignee(policy, unit), (), f"assign:{cls.tier}:{unit.level}")
 
 
 def _unit_of(assignee: Assignee, policy: Policy) -> Placed | None:
@@ -93,11 +117,11 @@ def next_up(assignee: Assignee, policy: Policy) -> Target | None:
     if unit is None:
         return command_center(policy)
     if assignee.kind == "convener":
-        return Target(unit.level, unit_assignee(unit))
+        return Target(unit.level, unit_assignee(policy, unit))
     if unit.parent is None:
         return None
     parent = grid_of(policy).by_id[unit.parent]
-    return Target(parent.level, unit_assignee(parent))
+    return Target(parent.level, unit_assignee(policy, parent))
 
 
 LEVELS: tuple[Level, ...] = ("microgrid", "areagrid", "community", "street", "district")
@@ -109,7 +133,7 @@ def street_of(unit_id: str | None, policy: Policy) -> Target:
     if unit is None or unit.street is None:
         return command_center(policy)
     street = grid_of(policy).by_id[unit.street]
-    return Target("street", unit_assignee(street))
+    return Target("street", unit_assignee(policy, street))
 
 
 def is_below(level: Level, other: Level) -> bool:
@@ -129,4 +153,4 @@ def target_of(unit_or_department: str, policy: Policy) -> Target | None:
             return None
         return Target("community", convener_assignee(policy, community))
     unit = directory.by_id.get(unit_or_department)
-    return Target(unit.level, unit_assignee(unit)) if unit is not None else None
+    return Target(unit.level, unit_assignee(policy, unit)) if unit is not None else None
