@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,7 @@ from typing import Literal
 import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from prometheus_client import Histogram
 
 from schemas.events import RequestReceived
 from services.common.bus import Topics, publish
@@ -50,10 +52,18 @@ def body_digest(request: RequestIn) -> str:
 
 
 class Admission:
-    def __init__(self, names: Topics, ledger: Ledger, readmodel: ReadModel) -> None:
+    def __init__(
+        self,
+        names: Topics,
+        ledger: Ledger,
+        readmodel: ReadModel,
+        publish_seconds: Histogram | None = None,
+    ) -> None:
         self.names = names
         self.ledger = ledger
         self.readmodel = readmodel
+        self.publish_seconds = publish_seconds
+        """time until Kafka acknowledged a write: the requests, then their ledger entries"""
         self.producer: AIOKafkaProducer | None = None
         # Tickets this process is writing right now: a concurrent duplicate waits for the first.
         self._inflight: dict[str, asyncio.Future[None]] = {}
@@ -116,6 +126,7 @@ class Admission:
             )
             for e in events
         ]
+        started = time.perf_counter()
         try:
             async with asyncio.timeout(PUBLISH_TIMEOUT_S):
                 await asyncio.gather(*(publish(producer, self.names, e) for e in events))
@@ -125,5 +136,7 @@ class Admission:
             raise BrokerUnavailableError(
                 "Kafka did not acknowledge the write; nothing was reported stored"
             ) from exc
+        if self.publish_seconds is not None:
+            self.publish_seconds.observe(time.perf_counter() - started)
         for event in events:
             self.readmodel.apply(event)

@@ -33,6 +33,10 @@ def state_file(settings: Settings) -> Path:
     return settings.state_dir / "intake" / name
 
 
+PUBLISH_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+"""seconds: an acknowledged write takes milliseconds on a healthy cluster"""
+
+
 class Intake:
     def __init__(self, settings: Settings, bootstrap: str, policy: Policy) -> None:
         self.settings = settings
@@ -49,7 +53,6 @@ class Intake:
         self.store = Store(state_file(settings), followed)
         self.ledger = Ledger(bootstrap, self.names(topics.INTAKE_LEDGER), self.store)
         self.readmodel = ReadModel(bootstrap, self.names, self.store)
-        self.admission = Admission(self.names, self.ledger, self.readmodel)
         self.producer: AIOKafkaProducer | None = None
         self.raw_running = False
         self.registry = CollectorRegistry()
@@ -67,9 +70,11 @@ class Intake:
         )
         self.publish_seconds = Histogram(
             "dispatch_intake_publish_seconds",
-            "time until the broker acknowledged a request",
+            "time until the broker acknowledged a write of new requests (and their ledger entries)",
+            buckets=PUBLISH_BUCKETS,
             registry=self.registry,
         )
+        self.admission = Admission(self.names, self.ledger, self.readmodel, self.publish_seconds)
         # The supervisor's restart counts (dispatch up), beside the intake's own metrics.
         self.registry.register(status.RestartCollector(settings.state_dir))
 

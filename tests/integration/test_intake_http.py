@@ -75,9 +75,19 @@ def test_oversized_body_is_413(stack: Stack) -> None:
 
 
 def test_health_metrics_and_openapi_are_served(stack: Stack) -> None:
+    body = {"external_id": f"metrics-{uuid.uuid4().hex[:8]}", "description": "路灯不亮"}
     with client(stack) as http:
         assert http.get("/healthz").json()["status"] == "ok"
-        assert "dispatch_intake_accepted_total" in http.get("/metrics").text
+        assert http.post("/v1/requests", json=body, headers=HOTLINE).status_code == 202
+        metrics = http.get("/metrics").text
+        assert "dispatch_intake_accepted_total" in metrics
+        # the broker's acknowledgement of that write is timed (not a histogram left at zero)
+        counts = [
+            float(line.split()[-1])
+            for line in metrics.splitlines()
+            if line.startswith("dispatch_intake_publish_seconds_count")
+        ]
+        assert counts and counts[0] >= 1
         document = http.get("/openapi.json").json()
     assert "/v1/requests" in document["paths"]
 
