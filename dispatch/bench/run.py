@@ -173,6 +173,7 @@ async def suite(settings: Settings, bootstrap: str, broker: str, quick: bool) ->
         "e2e_latency_ms": e2e["accepted"] | steady,
         "e2e_sent_latency_ms": e2e["sent"] | steady,
         "post_latency_ms": e2e["post"] | steady,
+        "post_latency_httpx_ms": e2e["post_httpx"] | steady,
         "router_scaling": scaling,
         "rss_mb": {"router_after_drain": router_rss.get("router")}
         | {f"{name}_after_e2e": mb for name, mb in e2e["rss_mb"].items()}
@@ -236,7 +237,8 @@ def table(result: dict[str, Any]) -> Table:
         (
             "POST /v1/requests p50/p99 ms",
             f"{result['post_latency_ms']['p50']}/{result['post_latency_ms']['p99']}",
-            "sent → answered, 50 req/s",
+            "sent → answered, 50 req/s, aiohttp; httpx in the same seconds: "
+            f"{result['post_latency_httpx_ms']['p50']}/{result['post_latency_httpx_ms']['p99']}",
         ),
         (
             "resident memory, MiB",
