@@ -282,7 +282,7 @@ async def e2e_latency(
     """At a steady rate: HTTP accept → assignment consumed; POST sent → assignment consumed;
     one POST, sent → answered; and the services' resident memory after it.
 
-    The POSTs alternate between two clients on one keep-alive connection each: aiohttp (the
+    The POSTs alternate between two clients, each keeping its connections alive: aiohttp (the
     figure) and httpx (its baseline, the same server in the same seconds). A client's own work
     is part of what it measures, and httpx's is about 2 ms a request here."""
     names = Topics(settings.topic_prefix)

@@ -204,3 +204,27 @@ def test_an_address_fragment_does_not_match_inside_a_longer_number(policy: Polic
     assert assigned.data.assignee.id != "MG-FQ-01-05"
     _, here = decided(policy, request("9幢20号楼道灯坏了"))
     assert here.data.assignee.id == "MG-FQ-01-05"
+
+
+def test_a_policy_copied_with_a_department_renamed_assigns_under_the_new_name() -> None:
+    """Assignees are built once per policy content; a copy that keeps the content hash but
+    renames a department (as tests and tools make them) still hands out the name it holds."""
+    original = load_policy(SMALL_POLICY)
+    renamed = load_policy(SMALL_POLICY)
+    departments = [
+        d.model_copy(update={"name": "城市管理综合执法局(新)"}) if d.id == "DEP-CG" else d
+        for d in renamed.departments
+    ]
+    renamed = renamed.model_copy(update={"departments": departments})
+    assert renamed.content_hash == original.content_hash
+    event = request(
+        "城北新村南区5幢没有路灯,晚上回家不安全",
+        location=Location(address="沙县城北新村南区5幢", community="城北社区"),
+    )
+    _, before = decided(original, event)
+    _, after = decided(renamed, event)
+    assert before.data.assignee.id == after.data.assignee.id == "DEP-CG"
+    assert after.data.assignee.name == "城市管理综合执法局(新)"
+    assert before.data.assignee.name != after.data.assignee.name
+    _, again = decided(original, event)
+    assert again.data.assignee.name == before.data.assignee.name

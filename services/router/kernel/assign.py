@@ -32,7 +32,9 @@ class Target:
 @dataclass(frozen=True, slots=True)
 class _Assignees:
     """A policy's assignees as they are first needed, by unit, department or community id:
-    each one a frozen model built once, not validated again for every ticket it gets."""
+    each one a frozen model built once, not validated again for every ticket it gets. Keyed by
+    the policy's content hash (``per_policy``); a unit's or department's name is checked
+    against the one asked with, so a copy of a policy with other names gets its own."""
 
     units: dict[str, Assignee]
     departments: dict[str, Assignee]
@@ -44,19 +46,19 @@ _assignees = per_policy(lambda policy: _Assignees({}, {}, {}))
 
 def unit_assignee(policy: Policy, unit: Placed) -> Assignee:
     """The assignee of a unit of ``policy``'s grid."""
+    name = f"{unit.name}·{unit.handler.name}"
     known = _assignees(policy).units
     found = known.get(unit.id)
-    if found is None:
-        name = f"{unit.name}·{unit.handler.name}"
+    if found is None or found.name != name:  # the unit as given wins over the one remembered
         found = known[unit.id] = Assignee(id=unit.id, kind=KIND_BY_LEVEL[unit.level], name=name)
     return found
 
 
 def department_assignee(policy: Policy, department_id: str) -> Assignee:
+    dep = policy.department_by_id[department_id]
     known = _assignees(policy).departments
     found = known.get(department_id)
-    if found is None:
-        dep = policy.department_by_id[department_id]
+    if found is None or found.name != dep.name:  # read from this policy object, as before
         found = known[department_id] = Assignee(id=dep.id, kind="department", name=dep.name)
     return found
 
