@@ -29,51 +29,36 @@ class Target:
     rule: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class _Assignees:
-    """A policy's assignees as they are first needed, by unit, department or community id:
-    each one a frozen model built once, not validated again for every ticket it gets. Keyed by
-    the policy's content hash (``per_policy``); a unit's or department's name is checked
-    against the one asked with, so a copy of a policy with other names gets its own."""
-
-    units: dict[str, Assignee]
-    departments: dict[str, Assignee]
-    conveners: dict[str, Assignee]
+_assignees = per_policy(lambda policy: dict[tuple[str, str], Assignee]())
+"""A policy's assignees by (kind, id), each a frozen model built the first time it is needed
+and not validated again for every ticket it gets. Keyed by the policy's content hash
+(``per_policy``); the name is checked against the one asked with, so a copy of a policy with
+other names gets its own."""
 
 
-_assignees = per_policy(lambda policy: _Assignees({}, {}, {}))
+def _assignee(policy: Policy, kind: str, assignee_id: str, name: str) -> Assignee:
+    known = _assignees(policy)
+    found = known.get((kind, assignee_id))
+    if found is None or found.name != name:
+        found = known[(kind, assignee_id)] = Assignee(id=assignee_id, kind=kind, name=name)
+    return found
 
 
 def unit_assignee(policy: Policy, unit: Placed) -> Assignee:
     """The assignee of a unit of ``policy``'s grid."""
     name = f"{unit.name}·{unit.handler.name}"
-    known = _assignees(policy).units
-    found = known.get(unit.id)
-    if found is None or found.name != name:  # the unit as given wins over the one remembered
-        found = known[unit.id] = Assignee(id=unit.id, kind=KIND_BY_LEVEL[unit.level], name=name)
-    return found
+    return _assignee(policy, KIND_BY_LEVEL[unit.level], unit.id, name)
 
 
 def department_assignee(policy: Policy, department_id: str) -> Assignee:
     dep = policy.department_by_id[department_id]
-    known = _assignees(policy).departments
-    found = known.get(department_id)
-    if found is None or found.name != dep.name:  # read from this policy object, as before
-        found = known[department_id] = Assignee(id=dep.id, kind="department", name=dep.name)
-    return found
+    return _assignee(policy, "department", dep.id, dep.name)
 
 
 def convener_assignee(policy: Policy, community: Placed) -> Assignee:
-    known = _assignees(policy).conveners
-    found = known.get(community.id)
-    if found is None:
-        convener = grid_of(policy).conveners[community.id]
-        found = known[community.id] = Assignee(
-            id=f"{community.id}{CONVENER_SUFFIX}",
-            kind="convener",
-            name=f"{community.name}近邻恳谈会·{convener.name}",
-        )
-    return found
+    convener = grid_of(policy).conveners[community.id]
+    name = f"{community.name}近邻恳谈会·{convener.name}"
+    return _assignee(policy, "convener", f"{community.id}{CONVENER_SUFFIX}", name)
 
 
 def command_center(policy: Policy) -> Target:
