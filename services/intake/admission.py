@@ -57,7 +57,7 @@ class Admission:
         names: Topics,
         ledger: Ledger,
         readmodel: ReadModel,
-        publish_seconds: Histogram | None = None,
+        publish_seconds: Histogram,
     ) -> None:
         self.names = names
         self.ledger = ledger
@@ -136,7 +136,6 @@ class Admission:
             raise BrokerUnavailableError(
                 "Kafka did not acknowledge the write; nothing was reported stored"
             ) from exc
-        if self.publish_seconds is not None:
-            self.publish_seconds.observe(time.perf_counter() - started)
+        self.publish_seconds.observe(time.perf_counter() - started)
         for event in events:
             self.readmodel.apply(event)
