@@ -364,6 +364,11 @@ class ClassifiedData(Model):
     point: tuple[float, float] | None = Field(
         default=None, description="the request's lat, lon (radius-scoped repeats)"
     )
+    building: str | None = Field(
+        default=None,
+        description="the building the address names in its micro-grid (5幢, 12号): "
+        "building-scoped repeats, kept when an operator reclassifies",
+    )
 
 
 class TicketClassified(Decision):

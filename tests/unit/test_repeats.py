@@ -7,19 +7,24 @@ from datetime import datetime, timedelta
 from schemas.envelope import CloudEvent, Decision, derive_id, ticket_id_for
 from schemas.events import (
     Location,
+    ReclassifyData,
     RequestReceived,
     RequestReceivedData,
     TicketClosed,
     TicketEscalated,
     TicketLinked,
+    TicketReclassified,
 )
 from schemas.policy import Policy, load_policy
 from schemas.words import CHINA
+from services.audit.policies import policy_book
+from services.audit.verify import verify
 from services.router.kernel.core import step
-from services.router.kernel.places import place_holder
+from services.router.kernel.places import apply_changes, index_change
 from services.router.kernel.repeats import Holder
 from services.router.kernel.state import Ticket
 from services.router.kernel.version import logic_version
+from tests.unit.test_audit_log import Recorder
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=CHINA)
 POLICY = load_policy(None)
@@ -59,15 +64,11 @@ class Router:
         self.decisions: list[Decision] = []
 
     def feed(self, event: CloudEvent) -> None:
-        after, decisions = step(self.tickets.get(event.subject), event, self.policy, self.places)
+        before = self.tickets.get(event.subject)
+        after, decisions = step(before, event, self.policy, self.places)
         if after is not None:
             self.tickets[after.ticket_id] = after
-            if after.place is not None:
-                holder = place_holder(after, self.places.get(after.place))
-                if holder is None:
-                    self.places.pop(after.place, None)
-                else:
-                    self.places[after.place] = holder
+        apply_changes(self.places, index_change(before, after, self.places))
         self.decisions += decisions
         for decision in decisions:
             if isinstance(decision, TicketLinked):
@@ -194,3 +195,63 @@ def test_every_decision_names_the_logic_that_decided_it() -> None:
     assert router.decisions
     assert {d.logicversion for d in router.decisions} == {logic_version()}
     assert logic_version().startswith("lexicon-scan")
+
+
+def reclassify(ticket_id: str, category: str, after: timedelta) -> TicketReclassified:
+    cause = f"urn:test:reclassify:{ticket_id}:{category}"
+    return TicketReclassified(
+        id=derive_id(cause, "reclassified"),
+        source="/dispatch/intake/console",
+        time=T0 + after,
+        subject=ticket_id,
+        causationid=cause,
+        correlationid=cause,
+        data=ReclassifyData(ticket_id=ticket_id, actor="operator", category=category),
+    )
+
+
+def test_a_reclassified_ticket_holds_the_place_of_its_new_category_only() -> None:
+    """Clutter in a corridor, reclassified as a blocked fire escape: later clutter at that
+    building is a new ticket, a later fire-escape report at it is a repeat of this one."""
+    router = Router()
+    loc = Location(address="府前社区5栋", community=FUQIAN)
+    router.feed(request("5栋楼道里堆满了杂物", 1, loc))
+    [ticket] = router.open_tickets()
+    assert router.tickets[ticket].category == "corridor_clutter"
+    router.feed(reclassify(ticket, "fire_safety", timedelta(minutes=30)))
+    state = router.tickets[ticket]
+    assert (state.category, state.building) == ("fire_safety", "5幢")
+    assert state.place is not None and state.place.endswith("|fire_safety")
+    assert [Holder.parse(h).ticket_id for h in router.places.values()] == [ticket]
+
+    router.feed(request("5栋楼道又堆满了杂物", 2, loc, timedelta(hours=1)))
+    assert len(router.open_tickets()) == 2  # clutter again: not the fire-escape ticket
+    router.feed(request("5栋的消防通道被杂物堵死了", 3, loc, timedelta(hours=2)))
+    merged = [d for d in router.decisions if isinstance(d, TicketClosed)]
+    assert [m.data.merged_into for m in merged] == [ticket]
+
+
+def test_a_ticket_reclassified_to_a_category_without_a_rule_frees_its_place() -> None:
+    router = Router()
+    loc = Location(address="府前社区5栋", community=FUQIAN)
+    router.feed(request("5栋楼道里堆满了杂物", 1, loc))
+    [ticket] = router.open_tickets()
+    router.feed(reclassify(ticket, "property_mgmt", timedelta(minutes=30)))
+    assert router.tickets[ticket].place is None
+    assert router.places == {}
+    router.feed(request("5栋楼道里又堆满了杂物", 2, loc, timedelta(hours=1)))
+    assert len(router.open_tickets()) == 2
+
+
+def test_the_audit_replays_a_reclassified_place_without_divergence() -> None:
+    recorder = Recorder(POLICY)
+    loc = {"address": "府前社区5栋", "community": FUQIAN}
+    first = recorder.request("5栋楼道里堆满了杂物", 0, location=loc)
+    recorder.update(first, TicketReclassified, 30, category="fire_safety")
+    recorder.request("5栋楼道又堆满了杂物", 60, location=loc)
+    third = recorder.request("5栋的消防通道被杂物堵死了", 120, location=loc)
+    closed = [r.event for r in recorder.records if isinstance(r.event, TicketClosed)]
+    assert [(c.subject, c.data.merged_into) for c in closed] == [(third, first)]
+    log = recorder.log()
+    result = verify(log, policy_book(log))
+    assert result.divergences == []

@@ -57,6 +57,7 @@ def _classified(
             evidence=[*cls.evidence, located.evidence],
             place=repeats.place_of(sighting),
             point=sighting.point,
+            building=located.building,
         ),
     )
 

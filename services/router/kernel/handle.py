@@ -68,7 +68,7 @@ def handle(
     return Outcome(
         after,
         tuple(decisions),
-        places=index_change(after, places) if changed else (),
+        places=index_change(ticket, after, places) if changed else (),
         changed=changed,
     )
 

@@ -55,13 +55,26 @@ def place_holder(after: Placed, holder: str | None) -> str | None:
     return holder
 
 
-def index_change(after: Placed | None, open_at: OpenTickets) -> tuple[PlaceChange, ...]:
-    """The change ``after`` makes to the index: nothing, or its place's new holder."""
-    if after is None or after.place is None:
+def index_change(
+    before: Placed | None, after: Placed | None, open_at: OpenTickets
+) -> tuple[PlaceChange, ...]:
+    """The changes a ticket going from ``before`` to ``after`` makes to the index: a place it
+    left (reclassified under a category keyed another way) freed if it held it, then its
+    place's new holder."""
+    if after is None:
         return ()
-    holder = open_at.get(after.place)
-    new = place_holder(after, holder)
-    return () if new == holder else ((after.place, new),)
+    changes: list[PlaceChange] = []
+    left = before.place if before is not None else None
+    if left is not None and left != after.place:
+        holder = open_at.get(left)
+        if holder is not None and repeats.Holder.parse(holder).ticket_id == after.ticket_id:
+            changes.append((left, None))
+    if after.place is not None:
+        holder = open_at.get(after.place)
+        new = place_holder(after, holder)
+        if new != holder:
+            changes.append((after.place, new))
+    return tuple(changes)
 
 
 def apply_changes(index: MutableMapping[str, str], changes: Iterable[PlaceChange]) -> None:

@@ -80,6 +80,8 @@ class Ticket(BaseModel):
     unit_id: str | None = None
     place: str | None = None
     point: tuple[float, float] | None = None
+    building: str | None = None
+    """the building its address names (a reclassified ticket's place key is made again)"""
     repeat_raised_at: datetime | None = None
     level: Level | None = None
     assignee: Assignee | None = None
@@ -163,6 +165,7 @@ def _(event: TicketClassified, ticket: Ticket) -> Ticket:
             "unit_id": d.unit.id,
             "place": classified_place(d),
             "point": d.point,
+            "building": d.building,
         }
     )
 

@@ -50,6 +50,7 @@ from services.router.kernel.lifecycle import (
     review_requested,
 )
 from services.router.kernel.locate import Located
+from services.router.kernel.repeats import Sighting, place_of
 from services.router.kernel.rules import Classification
 from services.router.kernel.state import Pending, Ticket
 
@@ -161,7 +162,9 @@ def _classification(ticket: Ticket, policy: Policy) -> tuple[Classification, Loc
     if category is None:
         raise TransitionError(f"ticket {ticket.ticket_id}'s category is not in the policy")
     unit = grid_of(policy).by_id.get(ticket.unit_id or "")
-    located = Located(unit if unit is not None else grid_of(policy).root, "as classified")
+    located = Located(
+        unit if unit is not None else grid_of(policy).root, "as classified", ticket.building
+    )
     cls = Classification(
         category=category,
         tier=ticket.tier,
@@ -220,6 +223,12 @@ def _(event: TicketReclassified, ticket: Ticket, policy: Policy) -> list[Decisio
         evidence=(f"reclassified:{current.category.code}/{current.tier}→{category.code}/{tier}",),
     )
     unit = located.unit
+    # Another category keys its repeats its own way (building, micro-grid, radius): the ticket
+    # leaves its old place key and holds the new category's, if that has one.
+    place = ticket.place
+    if changed_category:
+        sighting = Sighting(category, located, ticket.point, ticket.received_at, ticket.emergency)
+        place = place_of(sighting)
     classified = TicketClassified(
         **envelope(event, "classified", policy, ticket.version),
         data=ClassifiedData(
@@ -233,8 +242,9 @@ def _(event: TicketReclassified, ticket: Ticket, policy: Policy) -> list[Decisio
             unit=Unit(id=unit.id, level=unit.level, name=unit.name),
             rule=cls.rule,
             evidence=list(cls.evidence),
-            place=ticket.place,
+            place=place,
             point=ticket.point,
+            building=ticket.building,
         ),
     )
     to = assign.first(cls, located, policy)
