@@ -16,6 +16,7 @@ from schemas.events import (
     RequestReceived,
     TicketClaimed,
     TicketEscalated,
+    TicketReminded,
     TicketReportedIn,
     TicketResolved,
     TicketSummoned,
@@ -28,8 +29,9 @@ from schemas.words import CHINA
 from services.intake.models import RequestIn, received_event
 from services.intake.views import TicketState, apply, facts_of, view
 from services.reports import Ledger, Period, assessment
+from services.router.kernel.assign import command_center
 from services.router.kernel.core import TransitionError, decide, step
-from services.router.kernel.escalation import next_check
+from services.router.kernel.escalation import next_check, reminder_due
 from services.router.kernel.state import Ticket
 from tests.conftest import SMALL_POLICY
 from tests.unit.ticks import tick as clock_tick
@@ -259,3 +261,31 @@ def test_the_assessment_by_member_counts_each_whistle_and_its_report_in_time(
     assert row["unit_id"] == "JZ-CB-01" and "物业" in row["unit_name"]
     assert (row["received"], row["responded"], row["response_rate"]) == (2, 1, 0.5)
     assert report["total"]["received"] == 2
+
+
+@pytest.fixture(scope="module")
+def reminding(tmp_path_factory: pytest.TempPathFactory) -> Policy:
+    """The small policy, with reminders at 75 % of each window."""
+    path = tmp_path_factory.mktemp("policy") / "reminding.yaml"
+    text = SMALL_POLICY.read_text(encoding="utf-8") + "\nlifecycle:\n  remind_at: 0.75\n"
+    path.write_text(text, encoding="utf-8")
+    return load_policy(path)
+
+
+def test_a_whistle_that_lapses_at_the_top_does_not_silence_the_reminders_to_come(
+    reminding: Policy,
+) -> None:
+    """At the command center nobody is above: the lapse decides nothing, and the ticket's next
+    check is the reminder still to come, not the lapsed report time (a check in the past is
+    never looked at again, so the reminder would never be sent)."""
+    ticket = claimed(reminding)
+    ticket, [_] = run(reminding, ticket, whistle(ticket, 10, member="JZ-CB-01"))
+    top = command_center(reminding)
+    ticket = ticket.model_copy(update={"assignee": top.assignee, "level": top.level})
+    after, out = run(reminding, ticket, tick(41))
+    assert out == [] and after.summons  # nobody to escalate to: the summons stands
+    reminder = reminder_due(after, reminding)
+    assert reminder is not None and reminder[1] > at(41)
+    assert next_check(after, reminding) == reminder[1]
+    _, [sent] = run(reminding, after, clock_tick(reminder[1]))
+    assert isinstance(sent, TicketReminded)

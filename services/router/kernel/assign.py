@@ -93,6 +93,14 @@ def _unit_of(assignee: Assignee, policy: Policy) -> Placed | None:
     return grid_of(policy).by_id.get(unit_id)
 
 
+def has_above(assignee: Assignee, policy: Policy) -> bool:
+    """Whether ``next_up`` finds someone above ``assignee`` (without building the target)."""
+    if assignee.kind in ("department", "convener"):
+        return True
+    unit = _unit_of(assignee, policy)
+    return unit is None or unit.parent is not None
+
+
 def next_up(assignee: Assignee, policy: Policy) -> Target | None:
     """The unit above the current assignee; None at the top (the district command center).
 

@@ -25,6 +25,7 @@ from schemas.events import (
     TicketClosed,
 )
 from schemas.policy import Policy
+from services.router.kernel.assign import has_above
 from services.router.kernel.deadlines import after
 from services.router.kernel.emit import envelope
 from services.router.kernel.lifecycle import one_up
@@ -61,22 +62,19 @@ def reminder_due(ticket: Ticket, policy: Policy) -> tuple[ReminderReason, dateti
 
 def next_check(ticket: Ticket, policy: Policy) -> datetime | None:
     """When this ticket next needs a look: a reminder, its claim, resolve or feedback deadline,
-    the end of its time on the shelf."""
+    a whistle's or a meeting's, the end of its time on the shelf. At the top (no one above to
+    escalate to) only a reminder can decide anything: a lapsed whistle or deadline there is not
+    a check, or it would stand in the past before the reminders still to come."""
     if ticket.status == "shelved":
         return ticket.shelved_until
     if ticket.status in ("assigned", "claimed"):
-        deadline = ticket.claim_by if ticket.status == "assigned" else ticket.resolve_by
         reminder = reminder_due(ticket, policy)
-        times = [
-            t
-            for t in (
-                deadline,
-                reminder and reminder[1],
-                next_report_due(ticket),
-                meeting_due(ticket, policy),
-            )
-            if t
-        ]
+        times = [reminder[1]] if reminder else []
+        if ticket.assignee is None or has_above(ticket.assignee, policy):
+            deadline = ticket.claim_by if ticket.status == "assigned" else ticket.resolve_by
+            times += [
+                t for t in (deadline, next_report_due(ticket), meeting_due(ticket, policy)) if t
+            ]
         return min(times, default=None)
     if ticket.status == "resolved":
         return feedback_due(ticket, policy)
