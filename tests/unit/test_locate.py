@@ -56,6 +56,10 @@ def variants(fragment: str, community: str) -> list[str]:
         f"沙县{place}{chinese(number)}栋2单元",
         f"{community}{place}{number}座楼下",
         f"{bare}小区{number}幢" if bare == place else f"{bare}{number}幢",
+        f"{place}{number}-2-301",
+        f"{community}{place} {number}-1302室",
+        f"{place}第{chinese(number)}栋",
+        f"{place}{number}#楼",
     ]
     return out
 
@@ -98,6 +102,13 @@ def test_lat_lon_far_outside_the_district_falls_back_to_the_community_or_distric
         ("府前路十二号", "府前路12号"),
         ("9幢20号楼道灯", "9幢20号楼道灯"),
         ("几十号人", "几十号人"),
+        ("府前社区5-2-301", "府前5幢"),
+        ("城北新村南区 17—301室", "城北新村南区17幢室"),
+        ("城北新村南区7#楼", "城北新村南区7幢"),
+        ("府前社区第五栋", "府前5幢"),
+        ("府前路12-1号", "府前路12-1号"),  # a house number's sub-number: not a building
+        ("电话0598-5822-123", "电话0598-5822-123"),
+        ("2026-12-08", "2026-12-08"),
     ],
 )
 def test_addresses_are_normalised_as_the_directory_writes_them(written: str, expected: str) -> None:

@@ -5,9 +5,10 @@ then the description); the nearest micro-grid to the request's lat/lon; a commun
 name (or alias) in the location, the address or the description. Nothing resolvable → the
 district, whose command center triages. A request is never dropped for its location.
 
-Addresses are compared as people write them (``normalise``): 5栋, 5号楼, 5座, 五栋 and 5幢 are
-one building; full-width digits, spaces, 小区 and the word 社区 or 的 before a number do not
-matter; a missing district prefix (沙县) or extra words around the fragment do not either.
+Addresses are compared as people write them (``normalise``): 5栋, 5号楼, 5座, 5#, 五栋, 第5幢
+and 5幢 are one building, and so are 5-2-301 and 5-301 (building-unit-room, after a place
+name); full-width digits, spaces, 小区 and the word 社区 or 的 before a number do not matter,
+nor does a missing district prefix (沙县) or extra words around the fragment.
 The unit found records how (``evidence``) and, when the address names one, the building.
 """
 
@@ -28,8 +29,10 @@ _NUMERAL = dict(zip("零〇一二两三四五六七八九", (0, 0, 1, 2, 2, 3, 4
 _CHINESE_NUMBER = re.compile(
     r"(?<![零〇一二两三四五六七八九十百几])[零〇一二两三四五六七八九十百]+(?=号楼|栋|幢|座|号|单元)"
 )
-_BUILDING = re.compile(r"(\d+)\s*(?:号楼(?![道梯])|栋|座|幢)")
-_BEFORE_NUMBER = re.compile(r"(?:社区|的)+(?=\d)")
+_BUILDING = re.compile(r"(\d+)\s*(?:号楼(?![道梯])|栋|座|幢|#楼?)")
+_DASHED = re.compile(r"(?<=[^\d\s\-—.:/])(\d{1,3})(?:[-—]\d{1,4}){1,2}(?![\d\-—号.:/])")
+"""building-unit-room as addresses are often written (7-2-301, 7-301): the building first"""
+_BEFORE_NUMBER = re.compile(r"(?:社区|的|第)+(?=\d)")
 _BUILDING_NUMBER = re.compile(r"\d+幢|\d+号")
 NEAREST_WITHIN_M = 1500.0  # lat/lon farther than this from every micro-grid: not in the grid
 _CELL_DEG = 0.01  # lat/lon index cells (~1 km)
@@ -53,8 +56,8 @@ def normalise(text: str) -> str:
     """An address as the directory writes it: ``沙县府前小区 五栋`` → ``沙县府前5幢``."""
     text = text.translate(_FULL_WIDTH)
     text = _CHINESE_NUMBER.sub(lambda m: str(_number(m.group(0))), text)
-    text = _BUILDING.sub(r"\1幢", text)
-    text = "".join(text.split()).replace("小区", "")
+    text = _DASHED.sub(r"\1幢", "".join(text.split()))
+    text = _BUILDING.sub(r"\1幢", text).replace("小区", "")
     return _BEFORE_NUMBER.sub("", text)
 
 
