@@ -26,6 +26,7 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from schemas.words import CHINA
@@ -42,6 +43,7 @@ SCHEMA = pa.schema(
     ]
 )
 TOPICS_FILE = "_topics.json"
+ROWS_AT_A_TIME = 4096  # archived records turned into Python rows at once (read_topic)
 GROUPS_FILE = "_groups.json"
 
 
@@ -131,28 +133,35 @@ def topics(root: Path) -> list[str]:
 
 
 def read_topic(root: Path, topic: str) -> Iterator[Row]:
-    """Every archived record of ``topic`` once, in (partition, offset) order."""
+    """Every archived record of ``topic`` once, in (partition, offset) order.
+
+    One partition at a time (its rows of every file, sorted by offset), turned into Python rows
+    a batch at a time: a year of a topic is never in memory at once."""
     files = topic_files(root, topic)
     if not files:
         return
-    table = pa.concat_tables(pq.read_table(f, schema=SCHEMA) for f in files)
-    table = table.sort_by([("partition", "ascending"), ("offset", "ascending")])
-    last: tuple[int, int] | None = None
-    for item in table.to_pylist():
-        at = (item["partition"], item["offset"])
-        if at == last:
-            continue
-        last = at
-        stamp = item["timestamp"]
-        yield Row(
-            topic,
-            item["partition"],
-            item["offset"],
-            int(stamp.timestamp() * 1000) if stamp is not None else 0,
-            item["key"],
-            item["value"],
-            tuple((h["key"], h["value"]) for h in item["headers"] or ()),
-        )
+    partitions = pa.concat_tables(pq.read_table(f, columns=["partition"]) for f in files)
+    for partition in sorted(pc.unique(partitions["partition"]).to_pylist()):
+        where = [("partition", "=", partition)]
+        table = pa.concat_tables(pq.read_table(f, schema=SCHEMA, filters=where) for f in files)
+        table = table.sort_by("offset")
+        last: int | None = None
+        for batch in table.to_batches(ROWS_AT_A_TIME):
+            for item in batch.to_pylist():
+                if item["offset"] == last:
+                    continue
+                last = item["offset"]
+                stamp = item["timestamp"]
+                yield Row(
+                    topic,
+                    partition,
+                    item["offset"],
+                    int(stamp.timestamp() * 1000) if stamp is not None else 0,
+                    item["key"],
+                    item["value"],
+                    tuple((h["key"], h["value"]) for h in item["headers"] or ()),
+                )
+        del table
 
 
 def next_offsets(root: Path, topic: str) -> dict[int, int]:
