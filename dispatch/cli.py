@@ -440,6 +440,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     install_log_masking()  # every command and service, uvicorn's loggers included
+    # httpx logs each request at INFO ("HTTP Request: POST …"): thousands a bench or a
+    # demo; their failures still show (as warnings and errors, or raised to the caller).
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.root.level))
     handler: Callable[[Settings, Any], int] = COMMANDS[args.command]
     try:
         return handler(settings, args)
