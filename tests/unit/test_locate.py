@@ -9,7 +9,7 @@ import pytest
 
 from schemas.events import Location
 from schemas.policy import MicroGrid, Policy, load_policy
-from services.router.kernel.locate import locate, normalise
+from services.router.kernel.locate import _stems, locate, normalise
 
 DIGITS = "零一二三四五六七八九"
 
@@ -128,3 +128,17 @@ def test_a_building_the_directory_does_not_list_stays_with_its_community() -> No
     policy = sample()
     got = locate(policy, Location(address="府前999栋", community="府前社区"), "楼道灯不亮")
     assert got.unit.id == "CM-FQ"
+
+
+def test_a_compound_written_without_its_section_reaches_its_community() -> None:
+    """城北新村 is 城北新村南区 and 城北新村北区, both of 城北社区: a building of it the
+    directory does not say which section of goes to the community, not district triage."""
+    policy = sample()
+    got = locate(policy, Location(address="城北新村7栋"), "楼道灯不亮")
+    assert (got.unit.id, got.evidence) == ("CM-CB", "address names 城北社区")
+    assert locate(policy, None, "城北新村门口的路灯坏了").unit.id == "CM-CB"
+
+
+def test_a_section_stem_two_communities_share_names_neither() -> None:
+    names = [("金沙花园一期", "CM-A"), ("金沙花园二期", "CM-B"), ("东门新村南区", "CM-C")]
+    assert _stems(names) == {"东门新村": "CM-C"}

@@ -87,6 +87,21 @@ def _cell(point: tuple[float, float]) -> tuple[int, int]:
     return math.floor(point[0] / _CELL_DEG), math.floor(point[1] / _CELL_DEG)
 
 
+_SECTION = re.compile(r"(.{2,}?)(?:[东南西北中]区|[一二三四五六七八九十\d]+期|[A-Za-z]区)")
+
+
+def _stems(names: list[tuple[str, str]]) -> dict[str, str]:
+    """Names without their section (城北新村南区 → 城北新村: residents leave out 南区, 二期),
+    each for the one unit all of its sections belong to; a stem two units share names neither.
+    """
+    owners: dict[str, set[str]] = {}
+    for name, unit_id in names:
+        found = _SECTION.fullmatch(name)
+        if found is not None:
+            owners.setdefault(found.group(1), set()).add(unit_id)
+    return {stem: next(iter(units)) for stem, units in owners.items() if len(units) == 1}
+
+
 class Locator:
     """The grid's names and address fragments, longest first: the most specific text wins."""
 
@@ -115,6 +130,8 @@ class Locator:
         self.name_of: dict[str, str] = {}
         for name, unit_id in names:
             self.name_of.setdefault(name, unit_id)
+        for stem, unit_id in _stems(names).items():
+            self.name_of.setdefault(stem, unit_id)
         self.name_rank = {n: i for i, n in enumerate(self.name_of)}
         self.name_words = tuple(self.name_of)
         self.vocabulary = Vocabulary([self.fragment_words, self.name_words])
