@@ -743,11 +743,13 @@ NOT_SEEN = words("""
 PATTERNS = [
     Flow(
         id="person-critical",
+        category="medical_emergency",
         description="有人处于危急状态:人 + 倒地/没反应/呼吸困难/抽搐/大量出血…",
         groups=[PEOPLE, CRITICAL_STATES],
     ),
     Flow(
         id="pronoun-critical",
+        category="medical_emergency",
         description="他/她 + 危急状态,紧挨着(他倒在地上):代词只在紧跟危急状态时算作有人",
         groups=[words("他 她 他们 她们"), CRITICAL_STATES],
         within=5,
@@ -755,17 +757,20 @@ PATTERNS = [
     ),
     Flow(
         id="person-in-water",
+        category="accident_rescue",
         description="有人落水、溺水或被水冲走",
         groups=[PEOPLE, WATER_STATES],
     ),
     Flow(
         id="person-falls-into-water",
+        category="accident_rescue",
         description="有人掉进河、塘、井、水库",
         groups=[PEOPLE, FALLING_IN, WATERS],
         within=20,
     ),
     Flow(
         id="person-electrocuted",
+        category="accident_rescue",
         description="有人触电、被电到",
         groups=[
             PEOPLE,
@@ -774,6 +779,7 @@ PATTERNS = [
     ),
     Flow(
         id="person-hit-or-buried",
+        category="accident_rescue",
         description="有人被砸、被压、被埋",
         groups=[
             PEOPLE,
@@ -786,6 +792,7 @@ PATTERNS = [
     ),
     Flow(
         id="person-fell-from-height",
+        category="accident_rescue",
         description="有人坠楼、从高处摔下",
         groups=[
             PEOPLE,
@@ -795,6 +802,7 @@ PATTERNS = [
     ),
     Flow(
         id="person-trapped",
+        category="accident_rescue",
         description="有人被困(电梯、车内、屋内)",
         groups=[PEOPLE, words("被困 困在 困住 锁在车里 关在车里 卡在")],
         within=10,
@@ -802,6 +810,7 @@ PATTERNS = [
     ),
     Flow(
         id="lift-stuck-with-person",
+        category="elevator",
         description="电梯卡住、停在半空,里面有人",
         groups=[
             words("电梯"),
@@ -812,6 +821,7 @@ PATTERNS = [
     ),
     Flow(
         id="person-poisoned",
+        category="medical_emergency",
         description="有人服毒、误食、吃错药",
         groups=[
             PEOPLE,
@@ -823,6 +833,7 @@ PATTERNS = [
     ),
     Flow(
         id="many-sick-at-once",
+        category="medical_emergency",
         description="多人同时呕吐、中毒(群体性)",
         groups=[
             words("十几个人 十多个人 几十个人 好几个人 好多人 很多人 多人 全班 一群人 一桌人"),
@@ -831,6 +842,7 @@ PATTERNS = [
     ),
     Flow(
         id="person-attempting-suicide",
+        category="medical_emergency",
         description="有人站在高处或桥边,有轻生迹象",
         groups=[
             PEOPLE,
@@ -842,6 +854,7 @@ PATTERNS = [
     ),
     Flow(
         id="charcoal-fumes",
+        category="medical_emergency",
         description="烧炭、煤炉或燃气热水器 + 头晕恶心等一氧化碳中毒症状",
         groups=[
             words("烧炭 炭火 炭盆 木炭 煤炉 煤球炉 烤火 一氧化碳 燃气热水器 热水器 煤气"),
@@ -853,6 +866,7 @@ PATTERNS = [
     ),
     Flow(
         id="gas-leak",
+        category="gas",
         description="燃气、煤气、液化气泄漏",
         groups=[
             words("煤气 燃气 天然气 液化气 气瓶 煤气罐 液化气罐 钢瓶 燃气管 燃气灶 气罐"),
@@ -862,12 +876,14 @@ PATTERNS = [
     ),
     Flow(
         id="smoke-indoors",
+        category="fire_safety",
         description="屋里、楼道、电箱、电动车冒烟(火情)",
         groups=[SMOKE, INDOORS],
         within=12,
     ),
     Flow(
         id="thing-on-fire",
+        category="fire_safety",
         description="锅、窗帘、电线、车等东西着起来了",
         groups=[
             words("""
@@ -881,6 +897,7 @@ PATTERNS = [
     ),
     Flow(
         id="elder-living-alone-unseen",
+        category="elderly_care",
         description="独居老人多日不见、联系不上、敲门不应",
         groups=[LIVING_ALONE, NOT_SEEN],
         within=30,
@@ -888,6 +905,7 @@ PATTERNS = [
     ),
     Flow(
         id="elder-no-answer",
+        category="elderly_care",
         description="老人家中敲门不应、没有动静",
         groups=[
             ELDERS,
@@ -899,6 +917,7 @@ PATTERNS = [
     ),
     Flow(
         id="elder-unseen-for-days",
+        category="elderly_care",
         description="老人好几天没出门、没接电话",
         groups=[
             ELDERS,
@@ -910,6 +929,7 @@ PATTERNS = [
     ),
     Flow(
         id="dependant-missing",
+        category="family_search",
         description="老人、孩子或失智者走失、找不到了",
         groups=[
             DEPENDANTS,
@@ -982,7 +1002,7 @@ LEXICON = {
     """),
     # In a signal's clause: it is not happening (a worry, a risk, a habit, a lesson).
     "hypothetical": words("""
-        万一 如果 假如 假设 要是 一旦 的话 以防 防止 预防 防范 防溺水 隐患 担心会 怕会 生怕
+        万一 如果 假如 假设 要是 一旦 的话 以防 防止 预防 防范 防溺水 隐患 担心会 担心 怕会 生怕
         就怕 怕出事 会不会 容易 随时可能 可能会 有可能 差点 险些 差一点 经常 天天 每天 总是
         老是 常常 时常 三天两头 动不动 偶尔 有时 每次 每年 一到 培训 演练 讲座 宣传 科普 教大家
         知识 报警器 排查 检查一下 来检查 禁止 严禁 不要 真要 哪天

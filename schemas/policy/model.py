@@ -167,6 +167,11 @@ class Pattern(Frozen):
         description="reports a state seen now: an inquiry does not defuse it (a past time, a "
         "resolution or a hypothetical clause still does)",
     )
+    category: str | None = Field(
+        default=None,
+        description="the category of a request this pattern finds live when no category's "
+        "keyword is in its text (老人 + 爬不起来 → medical_emergency, not the default)",
+    )
 
     @cached_property
     def search_order(self) -> tuple[int, ...]:
@@ -456,6 +461,9 @@ class Policy(Frozen):
         codes = {c.code for c in self.categories}
         if self.default_category not in codes:
             raise ValueError(f"default_category {self.default_category!r} is not a category")
+        for pattern in self.lexicon.patterns:
+            if pattern.category is not None and pattern.category not in codes:
+                raise ValueError(f"pattern {pattern.id}: unknown category {pattern.category!r}")
         dep_ids = {d.id for d in self.departments}
         for cat in self.categories:
             if cat.department is not None and cat.department not in dep_ids:

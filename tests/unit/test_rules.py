@@ -418,3 +418,38 @@ def test_building_one_thing_is_not_a_city_project_by_itself() -> None:
     got = _sample("顶楼住户违章搭建,在楼顶建一个玻璃房")
     assert got.tier != "city"
     assert _sample("建议在这片空地建一个农贸市场").tier == "city"
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("老人在家摔倒爬不起来,电话里说话含糊", "medical_emergency"),
+        ("河边有个小孩掉水里了", "accident_rescue"),
+        ("我爸有老年痴呆,早上出门到现在还没回来", "family_search"),
+    ],
+)
+def test_a_danger_no_keyword_categorises_takes_the_category_its_pattern_names(
+    text: str, category: str
+) -> None:
+    got = classify(Facts(description=text), bundled())
+    assert (got.emergency, got.category.code) == (True, category), got.evidence
+    assert got.department == bundled().category_by_code[category].department
+
+
+def test_a_keyword_category_is_kept_when_a_pattern_also_finds_a_danger() -> None:
+    got = classify(Facts(description="电梯卡在两层中间,里面的老人说胸口疼"), bundled())
+    assert (got.emergency, got.category.code) == (True, "elevator")
+
+
+def test_a_worry_is_not_a_danger_now() -> None:
+    got = classify(Facts(description="邻居在楼道里堆放电动车充电,担心起火"), bundled())
+    assert (got.emergency, got.tier, got.category.code) == (False, "department", "fire_safety")
+    assert "defused:起火/担心" in got.evidence
+
+
+def test_a_pattern_naming_an_unknown_category_is_refused() -> None:
+    document = yaml.safe_load(SMALL_POLICY.read_text(encoding="utf-8"))
+    pattern = {"id": "p", "groups": [["老人"], ["倒地"]], "category": "no_such_category"}
+    document["lexicon"]["patterns"] = [pattern]
+    with pytest.raises(ValueError, match="pattern p: unknown category"):
+        parse_policy(yaml.safe_dump(document, allow_unicode=True).encode())

@@ -76,6 +76,8 @@ class Words:
     categories: dict[int, Category]  # by the vocabulary's key of their keywords
     patterns: tuple[tuple[Pattern, frozenset[int]], ...]
     """each life-safety pattern with the vocabulary's keys of its groups"""
+    signalled: dict[str, Category]
+    """the category a live pattern gives a request no keyword categorises, by pattern id"""
 
     @classmethod
     def of(cls, policy: Policy) -> Words:
@@ -85,9 +87,25 @@ class Words:
         for pattern in policy.lexicon.patterns:
             keys = [vocabulary.key(group) for group in pattern.groups]
             patterns.append((pattern, frozenset(k for k in keys if k is not None)))
+        signalled = {
+            p.id: policy.category_by_code[p.category]
+            for p in policy.lexicon.patterns
+            if p.category is not None
+        }
         return cls(
-            vocabulary, {k: c for k, c in categories.items() if k is not None}, tuple(patterns)
+            vocabulary,
+            {k: c for k, c in categories.items() if k is not None},
+            tuple(patterns),
+            signalled,
         )
+
+    def signalled_category(self, safety: LifeSafety) -> Category | None:
+        """The category of the first live pattern that names one (words signal none)."""
+        for label in safety.live:
+            found = self.signalled.get(label.partition(":")[0])
+            if found is not None:
+                return found
+        return None
 
     def patterns_in(self, scanned: Scanned) -> list[Pattern]:
         """The patterns with a word of every group in the text, in the policy's order (the
@@ -294,8 +312,14 @@ def _decide(ctx: _Context, policy: Policy) -> _Decision:
 
 def classify(facts: Facts, policy: Policy) -> Classification:
     scanned = scan(facts.description, policy)
+    words = words_of(policy)
+    safety = life_safety(scanned, policy.lexicon, facts.urgent, words.patterns_in(scanned))
     given = policy.category_by_code.get(facts.category) if facts.category else None
     inferred, evidence, related = infer_category(scanned, policy)
+    if given is None and not related and safety.live:  # no keyword: the danger says what
+        signalled = words.signalled_category(safety)
+        if signalled is not None:
+            inferred, related = signalled, [signalled]
     category = given or inferred
     if given is not None:
         evidence = [f"category={given.code}"]
@@ -308,7 +332,7 @@ def classify(facts: Facts, policy: Policy) -> Classification:
         category,
         len(departments),
         _households(facts, scanned.text),
-        life_safety(scanned, policy.lexicon, facts.urgent, words_of(policy).patterns_in(scanned)),
+        safety,
     )
     decided = _decide(ctx, policy)
     # A life-safety signal that was found but defused is recorded with the word that defused it.
