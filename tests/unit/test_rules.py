@@ -453,3 +453,12 @@ def test_a_pattern_naming_an_unknown_category_is_refused() -> None:
     document["lexicon"]["patterns"] = [pattern]
     with pytest.raises(ValueError, match="pattern p: unknown category"):
         parse_policy(yaml.safe_dump(document, allow_unicode=True).encode())
+
+
+def test_of_two_categories_named_alike_an_emergency_takes_the_one_its_danger_is_about() -> None:
+    """煤气味 (gas) and 敲门没人应 (an elder not answering) score alike; 煤气味 is the live
+    danger, so the request is the gas's, with the elder's category still counted as involved."""
+    got = classify(Facts(description="我家楼下有股很浓的煤气味,邻居家敲门没人应"), bundled())
+    assert (got.emergency, got.category.code) == (True, "gas")
+    quiet = classify(Facts(description="燃气表的读数不对,邻居家敲门也没人应"), bundled())
+    assert quiet.emergency is False  # no danger: the usual tie-break decides

@@ -162,16 +162,32 @@ def score_categories(scanned: Scanned, policy: Policy) -> list[Scored]:
     return scored
 
 
-def infer_category(scanned: Scanned, policy: Policy) -> tuple[Category, list[str], list[Category]]:
-    """The best category, its evidence, and the categories close enough to count as involved."""
+def infer_category(
+    scanned: Scanned, policy: Policy, danger: LifeSafety | None = None
+) -> tuple[Category, list[str], list[Category]]:
+    """The best category, its evidence, and the categories close enough to count as involved.
+
+    With a live danger (``danger``), of the close categories the one the danger is about wins:
+    a live signal word among its keywords, or the category a live pattern names (煤气味 and
+    敲门没人应 score alike; the gas is the emergency)."""
     scored = score_categories(scanned, policy)
     if not scored:
         return policy.category_by_code[policy.default_category], [], []
-    best = scored[0]
     lexicon = policy.lexicon
-    floor = max(best.score * lexicon.related_share, lexicon.related_min)
-    related = [best.category, *(s.category for s in scored[1:] if s.score >= floor)]
+    floor = max(scored[0].score * lexicon.related_share, lexicon.related_min)
+    close = [scored[0], *(s for s in scored[1:] if s.score >= floor)]
+    best = close[0]
+    if danger is not None and danger.live and len(close) > 1:
+        best = next((s for s in close if _about(s, danger, policy)), best)
+    related = [best.category, *(s.category for s in close if s is not best)]
     return best.category, list(best.words), related
+
+
+def _about(scored: Scored, danger: LifeSafety, policy: Policy) -> bool:
+    """Whether a live signal of ``danger`` is one of the category's words or names it."""
+    if any(word in danger.live for word in scored.words):
+        return True
+    return words_of(policy).signalled_category(danger) is scored.category
 
 
 # ---------------------------------------------------------------- households in the text
@@ -315,7 +331,7 @@ def classify(facts: Facts, policy: Policy) -> Classification:
     words = words_of(policy)
     safety = life_safety(scanned, policy.lexicon, facts.urgent, words.patterns_in(scanned))
     given = policy.category_by_code.get(facts.category) if facts.category else None
-    inferred, evidence, related = infer_category(scanned, policy)
+    inferred, evidence, related = infer_category(scanned, policy, safety)
     if given is None and not related and safety.live:  # no keyword: the danger says what
         signalled = words.signalled_category(safety)
         if signalled is not None:
