@@ -531,7 +531,8 @@ greening 树木绿化 department government DEP-CG
     樟树 榕树 枝叶 遮挡阳光 采光 老树
     刮倒 吹倒 断枝 树干 横在路
 manhole 井盖设施 department government DEP-CG
-    井盖 窨井盖 下水道盖 下水道井盖 污水井盖 井盖缺失 井盖松动 井盖破损 雨水井盖 井盖丢 盖子不见 盖板
+    井盖 窨井盖 下水道盖 下水道井盖 污水井盖
+    井盖缺失 井盖松动 井盖破损 雨水井盖 井盖丢 盖子不见 盖板
 high_throwing 高空抛物 consultation government -
     高空抛物 往下扔 楼上扔 高空坠物 抛物摄像头 从楼上扔 往楼下扔 楼上丢 往下丢
     高空抛物摄像头
