@@ -99,13 +99,10 @@ class Words:
             signalled,
         )
 
-    def signalled_category(self, safety: LifeSafety) -> Category | None:
-        """The category of the first live pattern that names one (words signal none)."""
-        for label in safety.live:
-            found = self.signalled.get(label.partition(":")[0])
-            if found is not None:
-                return found
-        return None
+    def signalled_categories(self, safety: LifeSafety) -> list[Category]:
+        """The categories the live patterns name, in the order found (words signal none)."""
+        found = (self.signalled.get(label.partition(":")[0]) for label in safety.live)
+        return [category for category in found if category is not None]
 
     def patterns_in(self, scanned: Scanned) -> list[Pattern]:
         """The patterns with a word of every group in the text, in the policy's order (the
@@ -187,7 +184,7 @@ def _about(scored: Scored, danger: LifeSafety, policy: Policy) -> bool:
     """Whether a live signal of ``danger`` is one of the category's words or names it."""
     if any(word in danger.live for word in scored.words):
         return True
-    return words_of(policy).signalled_category(danger) is scored.category
+    return scored.category in words_of(policy).signalled_categories(danger)
 
 
 # ---------------------------------------------------------------- households in the text
@@ -333,9 +330,9 @@ def classify(facts: Facts, policy: Policy) -> Classification:
     given = policy.category_by_code.get(facts.category) if facts.category else None
     inferred, evidence, related = infer_category(scanned, policy, safety)
     if given is None and not related and safety.live:  # no keyword: the danger says what
-        signalled = words.signalled_category(safety)
-        if signalled is not None:
-            inferred, related = signalled, [signalled]
+        signalled = words.signalled_categories(safety)
+        if signalled:
+            inferred, related = signalled[0], [signalled[0]]
     category = given or inferred
     if given is not None:
         evidence = [f"category={given.code}"]
