@@ -7,12 +7,14 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
 import httpx
 import orjson
+from aiokafka.structs import ConsumerRecord
 
 from dispatch.bench import faust_floor as faust_floor_module
 from dispatch.bench.kafka import (
@@ -64,12 +66,30 @@ def isolated(settings: Settings, **changes: Any) -> Settings:
     return settings.model_copy(update={"topic_prefix": prefix, **ports, **changes})
 
 
-async def passthrough(bootstrap: str, records: list[tuple[bytes, bytes]], partitions: int) -> float:
+Phases = Callable[[list[ConsumerRecord], str, str], list[list[Record]]]
+"""A batch of consumed records → the batches to send for it, each acknowledged before the next
+(given the batch and the two topics to write to: ``state`` and ``sink``)."""
+
+
+def _forward(taken: list[ConsumerRecord], state: str, sink: str) -> list[list[Record]]:
+    return [[Record(sink, r.key, r.value, r.headers) for r in taken]]
+
+
+async def passthrough(
+    bootstrap: str,
+    records: list[tuple[bytes, bytes]],
+    partitions: int,
+    phases: Phases = _forward,
+    per_input: int = 1,
+) -> float:
     """The ceiling: raw aiokafka consume → produce of the same records on the same broker,
-    sent as the router sends (``services.common.batches``)."""
+    sent as the router sends (``services.common.batches``), then committed. ``phases`` says
+    what is written for each batch (by default each record forwarded once); the rate is of
+    inputs, once ``per_input`` records a record have reached the sink."""
     run = uuid.uuid4().hex[:8]
-    source, sink = f"bench.{run}.in", f"bench.{run}.out"
-    await create_topics(bootstrap, [source, sink], partitions)
+    source, state, sink = f"bench.{run}.in", f"bench.{run}.state", f"bench.{run}.out"
+    names = [source, sink] if phases is _forward else [source, state, sink]
+    await create_topics(bootstrap, names, partitions)
     await produce_all(bootstrap, source, records)
     watcher = Watcher(bootstrap, sink, keep=lambda value: True)
     await watcher.start()
@@ -82,14 +102,13 @@ async def passthrough(bootstrap: str, records: list[tuple[bytes, bytes]], partit
         forwarded = 0
         while forwarded < len(records):
             batch = await consumer.getmany(timeout_ms=200, max_records=2000)
-            forwards = [
-                Record(sink, r.key, r.value, r.headers) for part in batch.values() for r in part
-            ]
-            await asyncio.gather(*await sender.send(forwards))
-            forwarded += len(forwards)
-            if forwards:
+            taken = [r for part in batch.values() for r in part]
+            for phase in phases(taken, state, sink) if taken else ():
+                await asyncio.gather(*await sender.send(phase))
+            forwarded += len(taken)
+            if taken:
                 await consumer.commit()
-        seen = await watcher.wait_for(len(records), timeout=120)
+        seen = await watcher.wait_for(len(records) * per_input, timeout=120)
     finally:
         await consumer.stop()
         await producer.stop()
