@@ -93,14 +93,6 @@ def _unit_of(assignee: Assignee, policy: Policy) -> Placed | None:
     return grid_of(policy).by_id.get(unit_id)
 
 
-def has_above(assignee: Assignee, policy: Policy) -> bool:
-    """Whether ``next_up`` finds someone above ``assignee`` (without building the target)."""
-    if assignee.kind in ("department", "convener"):
-        return True
-    unit = _unit_of(assignee, policy)
-    return unit is None or unit.parent is not None
-
-
 def next_up(assignee: Assignee, policy: Policy) -> Target | None:
     """The unit above the current assignee; None at the top (the district command center).
 
@@ -117,6 +109,11 @@ def next_up(assignee: Assignee, policy: Policy) -> Target | None:
         return None
     parent = grid_of(policy).by_id[unit.parent]
     return Target(parent.level, unit_assignee(policy, parent))
+
+
+def has_above(assignee: Assignee, policy: Policy) -> bool:
+    """Whether anyone is above ``assignee`` to escalate to (``next_up``'s rule, not a copy)."""
+    return next_up(assignee, policy) is not None
 
 
 LEVELS: tuple[Level, ...] = ("microgrid", "areagrid", "community", "street", "district")
